@@ -84,6 +84,10 @@ void brook_batch_hdr_parse(const uint8_t *p, brook_batch_hdr_t *h);
 /** CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2.
  *  crc starts at 0 for a fresh computation. */
 uint32_t brook_crc32c(uint32_t crc, const void *p, size_t n);
+/** The portable (slicing-by-8) implementation, whatever the CPU; for tests. */
+uint32_t brook_crc32c_portable(uint32_t crc, const void *p, size_t n);
+/** True when brook_crc32c uses the SSE4.2 crc32 instruction. */
+bool brook_crc32c_has_hw(void);
 
 /** What validating a produce request's records found (one partition's blob). */
 typedef struct brook_records_info {
@@ -152,6 +156,17 @@ brook_err_t brook_batch_iter_init(brook_batch_iter_t *it, const uint8_t *batch, 
 int brook_batch_iter_next(brook_batch_iter_t *it, brook_record_t *rec);
 void brook_batch_iter_free(brook_batch_iter_t *it);
 
+/** One record header; key and value borrow like brook_record_t's fields. */
+typedef struct brook_record_header {
+  brook_bytes_t key;   /* never null (len >= 0) */
+  brook_bytes_t value; /* len -1: null */
+} brook_record_header_t;
+
+/** Reads the next header from rec->headers: brook_rd_init(&rd, rec.headers,
+ *  rec.headers_len), then call header_count times. Returns false on malformed
+ *  input (never for a record the iterator returned: it checked the framing). */
+bool brook_record_header_next(brook_rd_t *rd, brook_record_header_t *hdr);
+
 /** Builds a batch (tests, benchmarks, the broker's own internal topics).
  *  brook_batch_builder_t b; brook_batch_builder_init(&b, codec, base_ts);
  *  brook_batch_builder_add(&b, ts, key, value, headers...) ...;
@@ -170,6 +185,9 @@ typedef struct brook_batch_builder {
 
 void brook_batch_builder_init(brook_batch_builder_t *b, int codec, int64_t base_timestamp);
 void brook_batch_builder_add(brook_batch_builder_t *b, int64_t timestamp, brook_bytes_t key, brook_bytes_t value);
+/** As brook_batch_builder_add, with n headers (header keys must not be null). */
+void brook_batch_builder_add_headers(brook_batch_builder_t *b, int64_t timestamp, brook_bytes_t key,
+                                     brook_bytes_t value, const brook_record_header_t *headers, int32_t n);
 brook_err_t brook_batch_builder_finish(brook_batch_builder_t *b, brook_buf_t *out);
 void brook_batch_builder_free(brook_batch_builder_t *b);
 
@@ -179,9 +197,18 @@ void brook_batch_builder_free(brook_batch_builder_t *b);
 brook_err_t brook_records_recompress(const uint8_t *p, size_t len, int codec, brook_buf_t *out);
 
 /** compress.c: Kafka's framing of each codec (gzip; snappy raw or xerial-framed
- *  on input, raw on output... see compress.c; LZ4 frame; zstd frame). Appends to out. */
+ *  on input, xerial-framed on output like the Java client; LZ4 frame with
+ *  independent blocks; zstd frame). Appends to out; on error out is unchanged.
+ *  Errors: UNSUPPORTED_COMPRESSION_TYPE (codec), CORRUPT_MESSAGE (bad input),
+ *  MESSAGE_TOO_LARGE (output over the bound). */
 brook_err_t brook_compress(int codec, const uint8_t *p, size_t len, brook_buf_t *out);
+/** Decompresses with the default bound brook_decompress_limit(len). */
 brook_err_t brook_decompress(int codec, const uint8_t *p, size_t len, brook_buf_t *out);
+/** Decompresses, refusing (MESSAGE_TOO_LARGE) output larger than max_out bytes. */
+brook_err_t brook_decompress_bounded(int codec, const uint8_t *p, size_t len, size_t max_out, brook_buf_t *out);
+/** Default output bound for len compressed bytes: 1024 x len, at least 64 MiB,
+ *  at most 1 GiB (a decompression bomb costs bounded memory, real data fits). */
+size_t brook_decompress_limit(size_t len);
 /** "none", "gzip", "snappy", "lz4", "zstd" -> codec; -1 if unknown. */
 int brook_codec_from_name(const char *name);
 const char *brook_codec_name(int codec);
