@@ -79,6 +79,11 @@ brook_err_t brook_log_open(const char *dir, const brook_log_conf_t *conf, int64_
 /** Flushes (fsync), writes exact index sizes, closes files. NULL is a no-op. */
 void brook_log_close(brook_log_t *log);
 
+/** Tests only: frees the log the way a crash leaves it — no fsync, pending
+ *  index entries and the final time index entry are not written (queued
+ *  background fsyncs are waited for, they are harmless). NULL is a no-op. */
+void brook_log_abandon(brook_log_t *log);
+
 /** Closes and removes the directory with all its files (DeleteTopics). */
 brook_err_t brook_log_delete(brook_log_t *log);
 
@@ -122,11 +127,17 @@ typedef struct brook_log_slice {
  *  after offset (below max_offset); OFFSET_OUT_OF_RANGE if offset < log start
  *  offset or > log end offset. The slice holds a reference: the caller must
  *  call slice->file.release(slice->file.ctx) (or hand it to a brook_buf_t
- *  splice, which does) when len > 0. */
+ *  splice, which does) when len > 0. The slice stays valid after the segment
+ *  is deleted and even after brook_log_close().
+ *  Bounds: O(log segments + log index entries) lookups, then batch headers
+ *  are read (8 KiB pread windows) over at most index.interval.bytes plus one
+ *  batch to find the start, and over at most max_bytes to extend it; a tail
+ *  read that fits whole reads no headers beyond the first. */
 brook_err_t brook_log_read(brook_log_t *log, int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one,
                            brook_log_slice_t *slice);
 
-/** Copies the same range into memory instead (tests, internal readers). */
+/** Copies the same range into memory instead (tests, internal readers);
+ *  behaves as min_one = true. Appends to out. */
 brook_err_t brook_log_read_copy(brook_log_t *log, int64_t offset, int32_t max_bytes, int64_t max_offset,
                                 brook_buf_t *out);
 
@@ -141,7 +152,8 @@ brook_err_t brook_log_max_timestamp(brook_log_t *log, int64_t *offset, int64_t *
 
 /** Calls cb for every batch header from the batch containing from_offset to the
  *  end (producer-state rebuild, transactions). Reads only headers. cb returns
- *  false to stop. */
+ *  false to stop. file_pos is the batch's position within its segment file.
+ *  cb must not modify the log. */
 typedef bool (*brook_log_hdr_cb)(const uint8_t hdr[61], int64_t file_pos, void *ctx);
 brook_err_t brook_log_scan_headers(brook_log_t *log, int64_t from_offset, brook_log_hdr_cb cb, void *ctx);
 

@@ -280,8 +280,9 @@ def parse_field(toks, indent, where, msg):
         f.nullable = parse_range(opts["nullable"], where)
         if not (f.is_array or f.type in NULLABLE_PRIMS):
             raise SchemaError(f"{where}: only strings, bytes, records and arrays can be nullable")
-        if not rng_within(f.nullable, f.versions):
-            raise SchemaError(f"{where}: nullable versions outside the field's versions")
+        # Kafka's definitions often say nullable "0+" for a field that starts
+        # later; only the overlap matters.
+        f.nullable = (max(f.nullable[0], f.versions[0]), min(f.nullable[1], f.versions[1]))
     if "tag" in opts:
         if not opts["tag"].isdigit():
             raise SchemaError(f"{where}: tag must be a non-negative number")

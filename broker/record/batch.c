@@ -157,7 +157,8 @@ static brook_err_t validate_batch(const uint8_t *b, size_t rem, const brook_vali
   if (brook_crc32c(0, b + OFF_ATTRIBUTES, *size - OFF_ATTRIBUTES) != h->crc) return BROOK_ERR_CORRUPT_MESSAGE;
   int codec = h->attributes & BROOK_BATCH_ATTR_CODEC_MASK;
   if (codec > BROOK_CODEC_ZSTD) return BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE;
-  if (h->last_offset_delta < 0 || h->record_count <= 0 || (int64_t)h->last_offset_delta + 1 != h->record_count)
+  if (h->last_offset_delta < 0 || h->record_count <= 0 ||
+      (int64_t)h->last_offset_delta + 1 != h->record_count)
     return BROOK_ERR_INVALID_RECORD;
   if (h->producer_id >= 0 && h->base_sequence < 0) return BROOK_ERR_INVALID_RECORD;
   if (opts && opts->check_records && codec == BROOK_CODEC_NONE &&
@@ -196,7 +197,8 @@ brook_err_t brook_records_validate(const uint8_t *p, size_t len, const brook_val
     info->control |= (h.attributes & BROOK_BATCH_ATTR_CONTROL) != 0;
     info->batch_count++;
     info->record_count += h.record_count;
-    if ((int64_t)size > info->max_batch_size) info->max_batch_size = (int32_t)size;
+    if (size > (size_t)info->max_batch_size)
+      info->max_batch_size = size > INT32_MAX ? INT32_MAX : (int32_t)size;
     off += size;
   }
   return BROOK_ERR_NONE;
@@ -310,9 +312,7 @@ static size_t varint_size(int64_t v) {
   return n;
 }
 
-static size_t field_size(brook_bytes_t f) {
-  return f.len < 0 ? 1 : varint_size(f.len) + (size_t)f.len;
-}
+static size_t field_size(brook_bytes_t f) { return f.len < 0 ? 1 : varint_size(f.len) + (size_t)f.len; }
 
 static void put_field(brook_buf_t *buf, brook_bytes_t f) {
   if (f.len < 0) {
@@ -345,7 +345,8 @@ void brook_batch_builder_add_headers(brook_batch_builder_t *b, int64_t timestamp
   b->count++;
 }
 
-void brook_batch_builder_add(brook_batch_builder_t *b, int64_t timestamp, brook_bytes_t key, brook_bytes_t value) {
+void brook_batch_builder_add(brook_batch_builder_t *b, int64_t timestamp, brook_bytes_t key,
+                             brook_bytes_t value) {
   brook_batch_builder_add_headers(b, timestamp, key, value, NULL, 0);
 }
 
@@ -426,7 +427,8 @@ brook_err_t brook_records_recompress(const uint8_t *p, size_t len, int codec, br
       break;
     }
     brook_wr32(out->data + at + OFF_LENGTH, (uint32_t)(nsize - BROOK_BATCH_LOG_OVERHEAD));
-    brook_wr32(out->data + at + OFF_CRC, brook_crc32c(0, out->data + at + OFF_ATTRIBUTES, nsize - OFF_ATTRIBUTES));
+    brook_wr32(out->data + at + OFF_CRC,
+               brook_crc32c(0, out->data + at + OFF_ATTRIBUTES, nsize - OFF_ATTRIBUTES));
   }
   brook_buf_free(&plain);
   if (err) out->len = start;

@@ -116,8 +116,13 @@ typedef struct brook_validate_opts {
  *  (CORRUPT_MESSAGE), recordCount == lastOffsetDelta+1 and > 0 (INVALID_RECORD),
  *  a batch larger than max_batch_bytes (MESSAGE_TOO_LARGE), unknown codec
  *  (UNSUPPORTED_COMPRESSION_TYPE... Kafka says CORRUPT_MESSAGE for codec 5-7),
- *  mixed producer ids across batches (INVALID_RECORD). Compressed batches are
- *  not decompressed. Fills info. Returns BROOK_ERR_NONE or the Kafka error. */
+ *  mixed producer ids across batches (INVALID_RECORD), a producer id with
+ *  baseSequence < 0 (INVALID_RECORD), no bytes at all (INVALID_RECORD); with
+ *  check_records, uncompressed record framing (INVALID_RECORD). Compressed
+ *  batches are not decompressed. Left to the caller (info has what it needs):
+ *  Kafka's one-batch-per-partition rule for Produce v3+ (batch_count) and its
+ *  refusal of control batches from clients (control). opts may be NULL (no
+ *  size limit, no record walk). Fills info. Returns BROOK_ERR_NONE or the Kafka error. */
 brook_err_t brook_records_validate(const uint8_t *p, size_t len, const brook_validate_opts_t *opts,
                                    brook_records_info_t *info);
 

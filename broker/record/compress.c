@@ -66,12 +66,18 @@ int brook_codec_from_name(const char *name) {
 
 const char *brook_codec_name(int codec) {
   switch (codec) {
-    case BROOK_CODEC_NONE: return "none";
-    case BROOK_CODEC_GZIP: return "gzip";
-    case BROOK_CODEC_SNAPPY: return "snappy";
-    case BROOK_CODEC_LZ4: return "lz4";
-    case BROOK_CODEC_ZSTD: return "zstd";
-    default: return "unknown";
+    case BROOK_CODEC_NONE:
+      return "none";
+    case BROOK_CODEC_GZIP:
+      return "gzip";
+    case BROOK_CODEC_SNAPPY:
+      return "snappy";
+    case BROOK_CODEC_LZ4:
+      return "lz4";
+    case BROOK_CODEC_ZSTD:
+      return "zstd";
+    default:
+      return "unknown";
   }
 }
 
@@ -147,7 +153,7 @@ static brook_err_t gzip_decompress(const uint8_t *p, size_t len, size_t max_out,
     }
     if (rc == Z_OK) continue;
     if (rc == Z_BUF_ERROR && zs.avail_out == 0) continue; /* wanted more room */
-    err = BROOK_ERR_CORRUPT_MESSAGE; /* data error, truncated input, need dict */
+    err = BROOK_ERR_CORRUPT_MESSAGE;                      /* data error, truncated input, need dict */
     break;
   }
   inflateEnd(&zs);
@@ -177,7 +183,8 @@ static brook_err_t snappy_compress_xerial(const uint8_t *p, size_t len, brook_bu
 
 /* One raw snappy block: the declared length is checked against the bound
  * before anything is allocated. */
-static brook_err_t snappy_block(const uint8_t *p, size_t len, size_t start, size_t max_out, brook_buf_t *out) {
+static brook_err_t snappy_block(const uint8_t *p, size_t len, size_t start, size_t max_out,
+                                brook_buf_t *out) {
   size_t n;
   if (snappy_uncompressed_length((const char *)p, len, &n) != SNAPPY_OK) return BROOK_ERR_CORRUPT_MESSAGE;
   /* No snappy element expands more than 64 bytes from 3 input bytes, so a
@@ -325,29 +332,47 @@ brook_err_t brook_compress(int codec, const uint8_t *p, size_t len, brook_buf_t 
   size_t start = out->len;
   brook_err_t err;
   switch (codec) {
-    case BROOK_CODEC_NONE: brook_buf_put(out, p, len); return BROOK_ERR_NONE;
-    case BROOK_CODEC_GZIP: err = gzip_compress(p, len, out); break;
-    case BROOK_CODEC_SNAPPY: err = snappy_compress_xerial(p, len, out); break;
-    case BROOK_CODEC_LZ4: err = lz4_compress(p, len, out); break;
-    case BROOK_CODEC_ZSTD: err = zstd_compress(p, len, out); break;
-    default: return BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    case BROOK_CODEC_NONE:
+      brook_buf_put(out, p, len);
+      return BROOK_ERR_NONE;
+    case BROOK_CODEC_GZIP:
+      err = gzip_compress(p, len, out);
+      break;
+    case BROOK_CODEC_SNAPPY:
+      err = snappy_compress_xerial(p, len, out);
+      break;
+    case BROOK_CODEC_LZ4:
+      err = lz4_compress(p, len, out);
+      break;
+    case BROOK_CODEC_ZSTD:
+      err = zstd_compress(p, len, out);
+      break;
+    default:
+      return BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE;
   }
   if (err) out->len = start;
   return err;
 }
 
-brook_err_t brook_decompress_bounded(int codec, const uint8_t *p, size_t len, size_t max_out, brook_buf_t *out) {
+brook_err_t brook_decompress_bounded(int codec, const uint8_t *p, size_t len, size_t max_out,
+                                     brook_buf_t *out) {
   if (len > INT32_MAX) return BROOK_ERR_MESSAGE_TOO_LARGE;
+  if (max_out > SIZE_MAX / 2) max_out = SIZE_MAX / 2; /* grow() adds one */
   switch (codec) {
     case BROOK_CODEC_NONE:
       if (len > max_out) return BROOK_ERR_MESSAGE_TOO_LARGE;
       brook_buf_put(out, p, len);
       return BROOK_ERR_NONE;
-    case BROOK_CODEC_GZIP: return gzip_decompress(p, len, max_out, out);
-    case BROOK_CODEC_SNAPPY: return snappy_decompress(p, len, max_out, out);
-    case BROOK_CODEC_LZ4: return lz4_decompress(p, len, max_out, out);
-    case BROOK_CODEC_ZSTD: return zstd_decompress(p, len, max_out, out);
-    default: return BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    case BROOK_CODEC_GZIP:
+      return gzip_decompress(p, len, max_out, out);
+    case BROOK_CODEC_SNAPPY:
+      return snappy_decompress(p, len, max_out, out);
+    case BROOK_CODEC_LZ4:
+      return lz4_decompress(p, len, max_out, out);
+    case BROOK_CODEC_ZSTD:
+      return zstd_decompress(p, len, max_out, out);
+    default:
+      return BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE;
   }
 }
 

@@ -135,14 +135,12 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t r, const uint8
 }
 #endif
 
-static bool hw_ok(void) {
 #ifdef HAVE_X86_CRC
+static bool hw_ok(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("sse4.2");
-#else
-  return false;
-#endif
 }
+#endif
 
 static void init_once(void) {
   for (uint32_t v = 0; v < 256; v++) {

@@ -359,9 +359,11 @@ brook_err_t broker_storage_open(brook_broker_t *b, char *errstr, size_t errstr_s
   if (err) return err;
   load_producer_ids(b);
   char *marker = g_build_filename(b->log_dir, CLEAN_MARKER, NULL);
+  char *registry = g_build_filename(b->log_dir, REGISTRY_FILE, NULL);
   bool clean = g_file_test(marker, G_FILE_TEST_EXISTS);
-  if (!clean) brook_log(BROOK_LOG_INFO, "log", "no clean-shutdown marker in %s: recovering logs after their recovery points",
+  if (!clean && g_file_test(registry, G_FILE_TEST_EXISTS)) brook_log(BROOK_LOG_INFO, "log", "no clean-shutdown marker in %s: recovering logs after their recovery points",
                         b->log_dir);
+  g_free(registry);
   err = load_registry(b, clean, errstr, errstr_size);
   if (!err) {
     unlink(marker);

@@ -73,7 +73,8 @@ static void check_records(const uint8_t *b, size_t size, const exp_rec_t *want, 
 }
 
 static void add_all(brook_batch_builder_t *b, const exp_rec_t *r, int n) {
-  for (int i = 0; i < n; i++) brook_batch_builder_add_headers(b, r[i].ts, r[i].key, r[i].value, r[i].h, r[i].nh);
+  for (int i = 0; i < n; i++)
+    brook_batch_builder_add_headers(b, r[i].ts, r[i].key, r[i].value, r[i].h, r[i].nh);
 }
 
 /* A record set with the awkward cases: null key, tombstone, empty key and
@@ -143,8 +144,8 @@ static void test_crc_hw_vs_portable(void) {
   for (size_t len = 0; len <= 700; len++)
     for (size_t a = 0; a < 8; a++)
       g_assert_cmphex(brook_crc32c(0, data + a, len), ==, brook_crc32c_portable(0, data + a, len));
-  static const size_t lens[] = {383, 384, 385, 3071, 3072, 3073, 3456, 24575, 24576, 24577, 27648, 27649,
-                                50000, 65549, 99999, 123457, N};
+  static const size_t lens[] = {383,   384,   385,   3071,  3072,  3073,  3456,   24575, 24576,
+                                24577, 27648, 27649, 50000, 65549, 99999, 123457, N};
   for (size_t i = 0; i < G_N_ELEMENTS(lens); i++)
     for (size_t a = 0; a < 8; a++) {
       size_t len = lens[i];
@@ -266,12 +267,19 @@ static void test_builder_fields(void) {
 
 /* ---- golden batches from kafka-python ---- */
 
+/* The fixtures sit beside this file. __FILE__ is what meson passed the
+ * compiler: absolute, or relative to the build root, which is two levels
+ * above this executable (build/tests/broker/test-batch) and usually the cwd
+ * of `meson test`. BROOK_TEST_FIXTURES overrides all. */
 static char *find_fixture(const char *name) {
   const char *env = g_getenv("BROOK_TEST_FIXTURES");
-  char *srcdir = g_path_get_dirname(__FILE__); /* relative to the build root for meson */
-  const char *dirs[] = {env, NULL, "tests/broker/fixtures", "../tests/broker/fixtures"};
+  char *srcdir = g_path_get_dirname(__FILE__);
+  char *exe = g_file_read_link("/proc/self/exe", NULL);
+  char *exedir = exe ? g_path_get_dirname(exe) : g_strdup(".");
   char *d1 = g_build_filename(srcdir, "fixtures", NULL);
-  dirs[1] = d1;
+  char *d2 =
+      g_path_is_absolute(srcdir) ? NULL : g_build_filename(exedir, "..", "..", srcdir, "fixtures", NULL);
+  const char *dirs[] = {env, d1, d2, "tests/broker/fixtures"};
   char *found = NULL;
   for (size_t i = 0; i < G_N_ELEMENTS(dirs) && !found; i++) {
     if (!dirs[i]) continue;
@@ -282,6 +290,9 @@ static char *find_fixture(const char *name) {
       g_free(p);
   }
   g_free(d1);
+  g_free(d2);
+  g_free(exe);
+  g_free(exedir);
   g_free(srcdir);
   return found;
 }
@@ -315,7 +326,10 @@ static void init_kp(void) {
   kp[1] = (exp_rec_t){.ts = kp_ts + 5, .key = NUL, .value = S(v1)};
   kp[2] = (exp_rec_t){kp_ts - 3, S("tomb"), NUL, 1, {{S("null-valued"), NUL}}};
   kp[3] = (exp_rec_t){.ts = kp_ts + 1000, .key = S(""), .value = S("")};
-  kp[4] = (exp_rec_t){kp_ts + 70000, S("big"), {kp_big, KP_BIG}, 1,
+  kp[4] = (exp_rec_t){kp_ts + 70000,
+                      S("big"),
+                      {kp_big, KP_BIG},
+                      1,
                       {{S("utf8-\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87"),
                         S("\xd0\xb7\xd0\xbd\xd0\xb0\xd1\x87\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb5")}}};
 }
@@ -324,10 +338,10 @@ static const struct {
   const char *file;
   int codec;
 } golden[] = {
-    {"kafka_python_none.bin", BROOK_CODEC_NONE},           {"kafka_python_gzip.bin", BROOK_CODEC_GZIP},
-    {"kafka_python_snappy.bin", BROOK_CODEC_SNAPPY},       {"kafka_python_snappy_raw.bin", BROOK_CODEC_SNAPPY},
-    {"kafka_python_lz4.bin", BROOK_CODEC_LZ4},             {"kafka_python_lz4_checksums.bin", BROOK_CODEC_LZ4},
-    {"kafka_python_zstd.bin", BROOK_CODEC_ZSTD},           {"kafka_python_zstd_nosize.bin", BROOK_CODEC_ZSTD},
+    {"kafka_python_none.bin", BROOK_CODEC_NONE},     {"kafka_python_gzip.bin", BROOK_CODEC_GZIP},
+    {"kafka_python_snappy.bin", BROOK_CODEC_SNAPPY}, {"kafka_python_snappy_raw.bin", BROOK_CODEC_SNAPPY},
+    {"kafka_python_lz4.bin", BROOK_CODEC_LZ4},       {"kafka_python_lz4_checksums.bin", BROOK_CODEC_LZ4},
+    {"kafka_python_zstd.bin", BROOK_CODEC_ZSTD},     {"kafka_python_zstd_nosize.bin", BROOK_CODEC_ZSTD},
 };
 
 static void test_golden(gconstpointer data) {
@@ -414,7 +428,8 @@ static void test_kafka_python_reads_ours(void) {
   char *argv0[] = {"/usr/bin/python3", script, NULL};
   char *outp = NULL;
   int status = 0;
-  g_assert_true(g_spawn_sync(NULL, argv0, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &outp, NULL, &status, NULL));
+  g_assert_true(
+      g_spawn_sync(NULL, argv0, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &outp, NULL, &status, NULL));
   if (!g_spawn_check_wait_status(status, NULL) || !g_str_has_prefix(outp, "codecs: ")) {
     g_free(outp);
     g_free(script);
@@ -548,16 +563,20 @@ static void test_validate_errors(void) {
   g_assert_cmpint(validate_copy(&good, n, m_len_neg, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   g_assert_cmpint(validate_copy(&good, n, m_len_plus1, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   /* Magic. */
-  g_assert_cmpint(validate_copy(&good, n, m_magic0, false, &strict), ==, BROOK_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
-  g_assert_cmpint(validate_copy(&good, n, m_magic1, false, &strict), ==, BROOK_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+  g_assert_cmpint(validate_copy(&good, n, m_magic0, false, &strict), ==,
+                  BROOK_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+  g_assert_cmpint(validate_copy(&good, n, m_magic1, false, &strict), ==,
+                  BROOK_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
   g_assert_cmpint(validate_copy(&good, n, m_magic3, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   /* CRC. */
   g_assert_cmpint(validate_copy(&good, n, m_flip_record_byte, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   g_assert_cmpint(validate_copy(&good, n, m_flip_crc, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   g_assert_cmpint(validate_copy(&good, n, m_count0, false, &strict), ==, BROOK_ERR_CORRUPT_MESSAGE);
   /* Codec. */
-  g_assert_cmpint(validate_copy(&good, n, m_codec5, true, &strict), ==, BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
-  g_assert_cmpint(validate_copy(&good, n, m_codec7, true, &strict), ==, BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
+  g_assert_cmpint(validate_copy(&good, n, m_codec5, true, &strict), ==,
+                  BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
+  g_assert_cmpint(validate_copy(&good, n, m_codec7, true, &strict), ==,
+                  BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
   /* Counts. */
   g_assert_cmpint(validate_copy(&good, n, m_count0, true, &strict), ==, BROOK_ERR_INVALID_RECORD);
   g_assert_cmpint(validate_copy(&good, n, m_count_mismatch, true, &strict), ==, BROOK_ERR_INVALID_RECORD);
@@ -570,7 +589,8 @@ static void test_validate_errors(void) {
   g_assert_cmpint(validate_copy(&good, n, m_pid_no_seq, true, &strict), ==, BROOK_ERR_INVALID_RECORD);
   /* Record framing. */
   g_assert_cmpint(validate_copy(&good, n, m_record_len, true, &strict), ==, BROOK_ERR_INVALID_RECORD);
-  g_assert_cmpint(validate_copy(&good, n, m_record_absurd_varint, true, &strict), ==, BROOK_ERR_INVALID_RECORD);
+  g_assert_cmpint(validate_copy(&good, n, m_record_absurd_varint, true, &strict), ==,
+                  BROOK_ERR_INVALID_RECORD);
   g_assert_cmpint(validate_copy(&good, n, m_record_len, true, &lax), ==, BROOK_ERR_NONE);
 
   /* Several batches: trailing garbage, a truncated second batch, mixed producers. */
@@ -699,7 +719,8 @@ static void test_recompress(void) {
   brook_buf_t out;
   brook_buf_init(&out);
   brook_buf_put(&out, "keep", 4);
-  g_assert_cmpint(brook_records_recompress(orig.data, orig.len, 6, &out), ==, BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
+  g_assert_cmpint(brook_records_recompress(orig.data, orig.len, 6, &out), ==,
+                  BROOK_ERR_UNSUPPORTED_COMPRESSION_TYPE);
   g_assert_cmpint(brook_records_recompress(orig.data, orig.len - 1, BROOK_CODEC_GZIP, &out), ==,
                   BROOK_ERR_CORRUPT_MESSAGE);
   g_assert_cmpuint(out.len, ==, 4); /* nothing half-written */
@@ -782,7 +803,8 @@ static void test_codec_malformed(void) {
    * stream expands that much); a raw block over the bound; xerial block running past the end. */
   static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x00};
   brook_buf_reset(&out);
-  g_assert_cmpint(brook_decompress(BROOK_CODEC_SNAPPY, huge, sizeof huge, &out), ==, BROOK_ERR_CORRUPT_MESSAGE);
+  g_assert_cmpint(brook_decompress(BROOK_CODEC_SNAPPY, huge, sizeof huge, &out), ==,
+                  BROOK_ERR_CORRUPT_MESSAGE);
   size_t rawlen;
   uint8_t *raw = load_fixture("kafka_python_snappy_raw.bin", &rawlen);
   g_assert_cmpint(brook_decompress_bounded(BROOK_CODEC_SNAPPY, raw + BROOK_BATCH_HDR_SIZE,
@@ -888,7 +910,10 @@ static void test_iter_malformed(void) {
       {"header count negative", {0x0c, 0x00, 0x00, 0x00, 0x01, 0x01, 0x03}, 7, 1},
       {"header null key", {0x10, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02, 0x01, 0x01}, 9, 1},
       {"record shorter than its length", {0x0e, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00}, 8, 1},
-      {"offset delta beyond int32", {0x14, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, 0x1f, 0x01, 0x01, 0x00}, 11, 1},
+      {"offset delta beyond int32",
+       {0x14, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, 0x1f, 0x01, 0x01, 0x00},
+       11,
+       1},
       {"more records claimed", {0x0c, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00}, 7, 2},
       {"bytes after the records", {0x0c, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00}, 8, 1},
   };

@@ -1,0 +1,502 @@
+/*
+ * test-server.c — the broker at the protocol level, through raw sockets and
+ * brook's own codec: ApiVersions negotiation, pipelining, malformed and
+ * hostile input (each closes only its own connection), thousands of idle
+ * connections, Produce version/CRC/acks rules, the idempotent producer's
+ * sequence rules, LogAppendTime, min.insync.replicas, and the fetch long poll
+ * being woken by an append.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../integration/harness.h"
+#include "batch.h"
+#include "proto.h"
+
+static int connect_to(const harness_t *h) {
+  int port = brook_broker_port(h->broker);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  struct timeval tv = {.tv_sec = 20}; /* a missing answer fails the test instead of hanging it */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static void send_all(int fd, const void *p, size_t n) {
+  const uint8_t *b = p;
+  while (n) {
+    ssize_t w = write(fd, b, n);
+    g_assert_cmpint(w, >, 0);
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+/* Appends one framed request to out. */
+static void frame_request(brook_buf_t *out, int16_t key, int16_t version, int32_t corr, const void *msg) {
+  const brook_api_schema_t *api = brook_proto_api(key);
+  size_t at = brook_buf_skip(out, 4);
+  brook_req_hdr_t hdr = {key, version, corr, BROOK_STR("brook-test")};
+  brook_proto_encode_req_hdr(&hdr, brook_proto_is_flexible(api, version), out);
+  brook_proto_encode(api->request, version, msg, out);
+  brook_buf_patch_i32(out, at, (int32_t)(out->len - at - 4));
+}
+
+static void send_request(int fd, int16_t key, int16_t version, int32_t corr, const void *msg) {
+  brook_buf_t out;
+  brook_buf_init(&out);
+  frame_request(&out, key, version, corr, msg);
+  send_all(fd, out.data, out.len);
+  brook_buf_free(&out);
+}
+
+/* Reads one response frame; returns 0 on EOF/timeout. *frame is g_malloc'ed. */
+static size_t read_frame(int fd, uint8_t **frame) {
+  uint8_t sz[4];
+  size_t got = 0;
+  while (got < 4) {
+    ssize_t r = read(fd, sz + got, 4 - got);
+    if (r <= 0) return 0;
+    got += (size_t)r;
+  }
+  size_t n = brook_rd32(sz);
+  *frame = g_malloc(n);
+  for (got = 0; got < n;) {
+    ssize_t r = read(fd, *frame + got, n - got);
+    if (r <= 0) {
+      g_free(*frame);
+      return 0;
+    }
+    got += (size_t)r;
+  }
+  return n;
+}
+
+/* Reads and decodes a response; checks the correlation id. */
+static void *recv_response(int fd, int16_t key, int16_t version, int32_t corr, brook_arena_t *arena, uint8_t **keep) {
+  const brook_api_schema_t *api = brook_proto_api(key);
+  uint8_t *frame = NULL;
+  size_t n = read_frame(fd, &frame);
+  g_assert_cmpuint(n, >=, 4);
+  brook_rd_t rd;
+  brook_rd_init(&rd, frame, n);
+  g_assert_cmpint(brook_rd_i32(&rd), ==, corr);
+  if (brook_proto_is_flexible(api, version) && key != BROOK_API_API_VERSIONS) brook_rd_uvarint(&rd);
+  void *msg = brook_arena_alloc(arena, api->response_size);
+  g_assert_cmpint(brook_proto_decode(api->response, version, rd.p, brook_rd_remaining(&rd), arena, msg), ==, 0);
+  *keep = frame; /* decoded strings point into it */
+  return msg;
+}
+
+static bool peer_closed(int fd) {
+  uint8_t b[256];
+  for (;;) {
+    ssize_t r = read(fd, b, sizeof b);
+    if (r == 0) return true;
+    if (r < 0) return errno == ECONNRESET;
+  }
+}
+
+/* Still serving? An ApiVersions round trip on a fresh connection. */
+static void assert_serving(const harness_t *h) {
+  int fd = connect_to(h);
+  brook_api_versions_request_t req = {BROOK_STR("t"), BROOK_STR("1")};
+  send_request(fd, BROOK_API_API_VERSIONS, 3, 77, &req);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_api_versions_response_t *resp = recv_response(fd, BROOK_API_API_VERSIONS, 3, 77, a, &keep);
+  g_assert_cmpint(resp->error_code, ==, 0);
+  g_free(keep);
+  brook_arena_destroy(a);
+  close(fd);
+}
+
+static void test_api_versions(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int fd = connect_to(&h);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_api_versions_request_t req = {BROOK_STR("t"), BROOK_STR("1")};
+  send_request(fd, BROOK_API_API_VERSIONS, 3, 1, &req);
+  brook_api_versions_response_t *resp = recv_response(fd, BROOK_API_API_VERSIONS, 3, 1, a, &keep);
+  g_assert_cmpint(resp->error_code, ==, 0);
+  bool produce = false, fetch = false;
+  for (int i = 0; i < resp->api_keys.count; i++) {
+    if (resp->api_keys.items[i].api_key == BROOK_API_PRODUCE) {
+      produce = true;
+      g_assert_cmpint(resp->api_keys.items[i].min_version, ==, 0);
+      g_assert_cmpint(resp->api_keys.items[i].max_version, ==, 9);
+    }
+    if (resp->api_keys.items[i].api_key == BROOK_API_FETCH) {
+      fetch = true;
+      g_assert_cmpint(resp->api_keys.items[i].min_version, ==, 4);
+    }
+  }
+  g_assert_true(produce && fetch);
+  g_free(keep);
+  /* a version from the future: the v0-format answer with UNSUPPORTED_VERSION and our ranges */
+  brook_buf_t out;
+  brook_buf_init(&out);
+  brook_buf_put_i32(&out, 0);
+  brook_buf_put_i16(&out, BROOK_API_API_VERSIONS);
+  brook_buf_put_i16(&out, 42);
+  brook_buf_put_i32(&out, 2);
+  brook_buf_put_i16(&out, -1);
+  brook_buf_put_uvarint(&out, 0);
+  brook_buf_patch_i32(&out, 0, (int32_t)out.len - 4);
+  send_all(fd, out.data, out.len);
+  brook_buf_free(&out);
+  resp = recv_response(fd, BROOK_API_API_VERSIONS, 0, 2, a, &keep);
+  g_assert_cmpint(resp->error_code, ==, BROOK_ERR_UNSUPPORTED_VERSION);
+  g_assert_cmpint(resp->api_keys.count, >, 5);
+  g_free(keep);
+  brook_arena_destroy(a);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+static void test_pipelining(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int fd = connect_to(&h);
+  brook_buf_t out;
+  brook_buf_init(&out);
+  brook_metadata_request_t md = {0};
+  brook_proto_init(&brook_metadata_request_desc, &md);
+  md.topics.count = -1;
+  for (int i = 0; i < 50; i++) frame_request(&out, BROOK_API_METADATA, (int16_t)(i % 13), 1000 + i, &md);
+  send_all(fd, out.data, out.len); /* fifty requests in one write */
+  brook_buf_free(&out);
+  brook_arena_t *a = brook_arena_new(0);
+  for (int i = 0; i < 50; i++) {
+    uint8_t *keep;
+    brook_metadata_response_t *resp = recv_response(fd, BROOK_API_METADATA, (int16_t)(i % 13), 1000 + i, a, &keep);
+    g_assert_cmpint(resp->brokers.count, ==, 1);
+    g_free(keep);
+  }
+  brook_arena_destroy(a);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+static void test_hostile_input(void) {
+  harness_t h = {0};
+  harness_start(&h, (const char *const[]){"socket.request.max.bytes", "1048576", NULL});
+  /* absurd frame size */
+  int fd = connect_to(&h);
+  send_all(fd, "\x7f\xff\xff\xff", 4);
+  g_assert_true(peer_closed(fd));
+  close(fd);
+  /* negative frame size */
+  fd = connect_to(&h);
+  send_all(fd, "\xff\xff\xff\xf0garbage", 11);
+  g_assert_true(peer_closed(fd));
+  close(fd);
+  /* unknown API key */
+  fd = connect_to(&h);
+  send_all(fd, "\x00\x00\x00\x0a\x27\x0f\x00\x00\x00\x00\x00\x05\xff\xff", 14);
+  g_assert_true(peer_closed(fd));
+  close(fd);
+  /* a known API with a garbage body */
+  fd = connect_to(&h);
+  uint8_t bad[] = {0, 0, 0, 14, 0, 3, 0, 1, 0, 0, 0, 9, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff};
+  send_all(fd, bad, sizeof bad);
+  g_assert_true(peer_closed(fd));
+  close(fd);
+  /* random garbage */
+  GRand *rng = g_rand_new_with_seed(7);
+  for (int k = 0; k < 50; k++) {
+    fd = connect_to(&h);
+    uint8_t junk[300];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)g_rand_int(rng);
+    junk[0] = 0; /* a plausible size so the body gets parsed */
+    junk[1] = 0;
+    junk[2] = 1;
+    junk[3] = 0x28;
+    send_all(fd, junk, sizeof junk);
+    shutdown(fd, SHUT_WR);
+    uint8_t buf[4096];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    close(fd);
+  }
+  g_rand_free(rng);
+  /* a truncated request, then the peer goes away */
+  fd = connect_to(&h);
+  send_all(fd, "\x00\x00\x01\x00\x00\x03", 6);
+  close(fd);
+  assert_serving(&h);
+  harness_cleanup(&h);
+}
+
+static void test_idle_connections(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  int n = (int)MIN(2000, (rl.rlim_cur - 100) / 2); /* client + server ends share our fd table */
+  if (n < 100) {
+    g_test_skip("open-file limit too low");
+    return;
+  }
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int *fds = g_new(int, n);
+  for (int i = 0; i < n; i++) fds[i] = connect_to(&h);
+  assert_serving(&h);
+  /* the idle ones still work too */
+  brook_arena_t *a = brook_arena_new(0);
+  brook_api_versions_request_t req = {BROOK_STR("t"), BROOK_STR("1")};
+  for (int i = 0; i < n; i += n / 10) {
+    uint8_t *keep;
+    send_request(fds[i], BROOK_API_API_VERSIONS, 3, i, &req);
+    recv_response(fds[i], BROOK_API_API_VERSIONS, 3, i, a, &keep);
+    g_free(keep);
+  }
+  brook_arena_destroy(a);
+  for (int i = 0; i < n; i++) close(fds[i]);
+  g_free(fds);
+  harness_cleanup(&h);
+}
+
+/* ---- produce through the codec ---- */
+
+typedef struct produce_result {
+  int16_t error;
+  int64_t base_offset;
+  int64_t log_append_time;
+} produce_result_t;
+
+static produce_result_t produce_raw(int fd, int16_t version, int16_t acks, const char *topic, const uint8_t *records,
+                                    size_t len) {
+  static int32_t corr = 5000;
+  brook_produce_request_partition_produce_data_t pd = {.index = 0, .records = {records, (int32_t)len, NULL}};
+  brook_produce_request_topic_produce_data_t td = {.name = {topic, (int32_t)strlen(topic)}};
+  td.partition_data.items = &pd;
+  td.partition_data.count = 1;
+  brook_produce_request_t req = {0};
+  brook_proto_init(&brook_produce_request_desc, &req);
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  req.topic_data.items = &td;
+  req.topic_data.count = 1;
+  send_request(fd, BROOK_API_PRODUCE, version, ++corr, &req);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_produce_response_t *resp = recv_response(fd, BROOK_API_PRODUCE, version, corr, a, &keep);
+  g_assert_cmpint(resp->responses.count, ==, 1);
+  g_assert_cmpint(resp->responses.items[0].partition_responses.count, ==, 1);
+  brook_produce_response_partition_produce_response_t *p = &resp->responses.items[0].partition_responses.items[0];
+  produce_result_t r = {p->error_code, p->base_offset, p->log_append_time_ms};
+  g_free(keep);
+  brook_arena_destroy(a);
+  return r;
+}
+
+/* A batch of n records (values "v<i>") with producer fields. */
+static void make_batch(brook_buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq) {
+  brook_batch_builder_t bb;
+  brook_batch_builder_init(&bb, BROOK_CODEC_NONE, 1000);
+  bb.producer_id = pid;
+  bb.producer_epoch = epoch;
+  bb.base_sequence = seq;
+  for (int i = 0; i < n; i++) {
+    char v[16];
+    snprintf(v, sizeof v, "v%d", i);
+    brook_batch_builder_add(&bb, 1000 + i, (brook_bytes_t){NULL, -1}, (brook_bytes_t){(const uint8_t *)v, (int32_t)strlen(v)});
+  }
+  brook_buf_reset(out);
+  g_assert_cmpint(brook_batch_builder_finish(&bb, out), ==, 0);
+  brook_batch_builder_free(&bb);
+}
+
+static int64_t init_pid(int fd, int16_t *epoch) {
+  brook_init_producer_id_request_t req = {0};
+  brook_proto_init(&brook_init_producer_id_request_desc, &req);
+  req.transactional_id = BROOK_STR_NULL;
+  req.transaction_timeout_ms = 60000;
+  send_request(fd, BROOK_API_INIT_PRODUCER_ID, 4, 9, &req);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_init_producer_id_response_t *resp = recv_response(fd, BROOK_API_INIT_PRODUCER_ID, 4, 9, a, &keep);
+  g_assert_cmpint(resp->error_code, ==, 0);
+  int64_t pid = resp->producer_id;
+  *epoch = resp->producer_epoch;
+  g_free(keep);
+  brook_arena_destroy(a);
+  return pid;
+}
+
+static void test_produce_rules(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int fd = connect_to(&h);
+  brook_buf_t batch;
+  brook_buf_init(&batch);
+  make_batch(&batch, 3, -1, -1, -1);
+  /* v0-2 are advertised but answered with UNSUPPORTED_VERSION */
+  g_assert_cmpint(produce_raw(fd, 2, 1, "rules", batch.data, batch.len).error, ==, BROOK_ERR_UNSUPPORTED_VERSION);
+  g_assert_cmpint(produce_raw(fd, 9, 1, "rules", batch.data, batch.len).base_offset, ==, 0);
+  g_assert_cmpint(produce_raw(fd, 3, 1, "rules", batch.data, batch.len).base_offset, ==, 3);
+  g_assert_cmpint(produce_raw(fd, 9, 5, "rules", batch.data, batch.len).error, ==, BROOK_ERR_INVALID_REQUIRED_ACKS);
+  /* a flipped byte inside the CRC-covered part */
+  batch.data[batch.len - 1] ^= 0x55;
+  g_assert_cmpint(produce_raw(fd, 9, 1, "rules", batch.data, batch.len).error, ==, BROOK_ERR_CORRUPT_MESSAGE);
+  /* a bad topic name */
+  make_batch(&batch, 1, -1, -1, -1);
+  g_assert_cmpint(produce_raw(fd, 9, 1, "no/slash", batch.data, batch.len).error, ==, BROOK_ERR_INVALID_TOPIC_EXCEPTION);
+  /* the log holds exactly the two good batches */
+  g_assert_cmpint(produce_raw(fd, 9, 1, "rules", batch.data, batch.len).base_offset, ==, 6);
+  brook_buf_free(&batch);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+static void test_idempotent_sequences(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int fd = connect_to(&h);
+  int16_t epoch;
+  int64_t pid = init_pid(fd, &epoch);
+  g_assert_cmpint(pid, >=, 0);
+  g_assert_cmpint(epoch, ==, 0);
+  int16_t e2;
+  g_assert_cmpint(init_pid(fd, &e2), !=, pid); /* every producer gets its own id */
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 10, pid, 0, 0);
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).base_offset, ==, 0);
+  make_batch(&b, 10, pid, 0, 0); /* a retry of the same batch: same offsets, nothing appended */
+  produce_result_t r = produce_raw(fd, 9, -1, "idem", b.data, b.len);
+  g_assert_cmpint(r.error, ==, 0);
+  g_assert_cmpint(r.base_offset, ==, 0);
+  make_batch(&b, 5, pid, 0, 20); /* a gap */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).error, ==, BROOK_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+  for (int i = 0; i < 6; i++) { /* seq 10.. in batches of 5: pushes the first batch out of the cache */
+    make_batch(&b, 5, pid, 0, 10 + 5 * i);
+    g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).base_offset, ==, 10 + 5 * i);
+  }
+  make_batch(&b, 10, pid, 0, 0); /* too old to answer with offsets */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).error, ==, BROOK_ERR_DUPLICATE_SEQUENCE_NUMBER);
+  make_batch(&b, 1, pid, 1, 0); /* a bumped epoch restarts at 0 */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).base_offset, ==, 40);
+  make_batch(&b, 1, pid, 0, 40); /* the old epoch is fenced */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).error, ==, BROOK_ERR_INVALID_PRODUCER_EPOCH);
+  make_batch(&b, 1, pid + 100, 0, 7); /* an unknown producer mid-stream */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).error, ==, BROOK_ERR_UNKNOWN_PRODUCER_ID);
+  close(fd);
+  /* the sequence state survives a restart (snapshot at clean shutdown) */
+  harness_stop(&h);
+  harness_start(&h, NULL);
+  fd = connect_to(&h);
+  make_batch(&b, 1, pid, 1, 0);
+  r = produce_raw(fd, 9, -1, "idem", b.data, b.len);
+  g_assert_cmpint(r.error, ==, 0);
+  g_assert_cmpint(r.base_offset, ==, 40);
+  make_batch(&b, 1, pid, 1, 1);
+  g_assert_cmpint(produce_raw(fd, 9, -1, "idem", b.data, b.len).base_offset, ==, 41);
+  brook_buf_free(&b);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+static void test_topic_settings(void) {
+  harness_t h = {0};
+  harness_start(&h, (const char *const[]){"log.message.timestamp.type", "LogAppendTime", "min.insync.replicas", "2", NULL});
+  int fd = connect_to(&h);
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 2, -1, -1, -1);
+  int64_t before = g_get_real_time() / 1000;
+  produce_result_t r = produce_raw(fd, 9, 1, "lat", b.data, b.len);
+  g_assert_cmpint(r.error, ==, 0);
+  g_assert_cmpint(r.log_append_time, >=, before);
+  g_assert_cmpint(r.log_append_time, <=, g_get_real_time() / 1000);
+  /* acks=all needs 2 in-sync replicas; one node has 1 */
+  g_assert_cmpint(produce_raw(fd, 9, -1, "lat", b.data, b.len).error, ==, BROOK_ERR_NOT_ENOUGH_REPLICAS);
+  brook_buf_free(&b);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+/* A fetch waiting for data (max_wait 60 s) is answered by an append, not by
+ * its deadline: the socket's 20 s receive timeout would fail the test. */
+static void test_fetch_long_poll(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int pfd = connect_to(&h), ffd = connect_to(&h);
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 1, -1, -1, -1);
+  g_assert_cmpint(produce_raw(pfd, 9, 1, "poll", b.data, b.len).base_offset, ==, 0);
+  brook_fetch_request_fetch_partition_t fp = {0};
+  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
+  fp.partition = 0;
+  fp.fetch_offset = 1;
+  fp.partition_max_bytes = 1 << 20;
+  brook_fetch_request_fetch_topic_t ft = {0};
+  ft.topic = BROOK_STR("poll");
+  ft.partitions.items = &fp;
+  ft.partitions.count = 1;
+  brook_fetch_request_t req = {0};
+  brook_proto_init(&brook_fetch_request_desc, &req);
+  req.replica_id = -1;
+  req.max_wait_ms = 60000;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  req.topics.items = &ft;
+  req.topics.count = 1;
+  send_request(ffd, BROOK_API_FETCH, 11, 31, &req);
+  /* pipelined behind the parked fetch: must come after it, in order */
+  brook_api_versions_request_t av = {BROOK_STR("t"), BROOK_STR("1")};
+  send_request(ffd, BROOK_API_API_VERSIONS, 3, 32, &av);
+  make_batch(&b, 4, -1, -1, -1);
+  g_assert_cmpint(produce_raw(pfd, 9, 1, "poll", b.data, b.len).base_offset, ==, 1);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep, *keep2;
+  brook_fetch_response_t *resp = recv_response(ffd, BROOK_API_FETCH, 11, 31, a, &keep);
+  g_assert_cmpint(resp->responses.count, ==, 1);
+  brook_fetch_response_partition_data_t *pd = &resp->responses.items[0].partitions.items[0];
+  g_assert_cmpint(pd->error_code, ==, 0);
+  g_assert_cmpint(pd->high_watermark, ==, 5);
+  g_assert_cmpint(pd->records.len, ==, (int32_t)b.len);
+  brook_batch_hdr_t hdr;
+  brook_batch_hdr_parse(pd->records.ptr, &hdr);
+  g_assert_cmpint(hdr.base_offset, ==, 1);
+  g_assert_cmpint(hdr.record_count, ==, 4);
+  recv_response(ffd, BROOK_API_API_VERSIONS, 3, 32, a, &keep2);
+  g_free(keep);
+  g_free(keep2);
+  /* out of range */
+  fp.fetch_offset = 99;
+  req.max_wait_ms = 0;
+  send_request(ffd, BROOK_API_FETCH, 11, 33, &req);
+  resp = recv_response(ffd, BROOK_API_FETCH, 11, 33, a, &keep);
+  g_assert_cmpint(resp->responses.items[0].partitions.items[0].error_code, ==, BROOK_ERR_OFFSET_OUT_OF_RANGE);
+  g_free(keep);
+  brook_arena_destroy(a);
+  brook_buf_free(&b);
+  close(pfd);
+  close(ffd);
+  harness_cleanup(&h);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  harness_quiet_logs();
+  g_test_add_func("/broker/server/api-versions", test_api_versions);
+  g_test_add_func("/broker/server/pipelining", test_pipelining);
+  g_test_add_func("/broker/server/hostile-input", test_hostile_input);
+  g_test_add_func("/broker/server/idle-connections", test_idle_connections);
+  g_test_add_func("/broker/server/produce-rules", test_produce_rules);
+  g_test_add_func("/broker/server/idempotent-sequences", test_idempotent_sequences);
+  g_test_add_func("/broker/server/topic-settings", test_topic_settings);
+  g_test_add_func("/broker/server/fetch-long-poll", test_fetch_long_poll);
+  return g_test_run();
+}
