@@ -264,7 +264,8 @@ int brook_proto_decode(const brook_msg_desc_t *desc, int16_t version, const uint
   if (version < 0 || version > desc->max_version) return -1;
   dec_t d = {.arena = arena, .ver = version, .flex = desc_flexible(desc, version)};
   brook_rd_t rd;
-  brook_rd_init(&rd, p, len);
+  static const uint8_t empty[1];
+  brook_rd_init(&rd, p ? p : empty, p ? len : 0); /* an empty buffer may come as NULL */
   if (desc->has_defaults) init_struct(desc, out);
   return decode_struct(&d, desc, &rd, out);
 }
@@ -456,6 +457,7 @@ void brook_proto_encode(const brook_msg_desc_t *desc, int16_t version, const voi
 /* --------------------------------------------------------------- headers */
 
 int brook_proto_decode_req_hdr(const uint8_t *p, size_t len, brook_req_hdr_t *hdr, size_t *hdr_len) {
+  if (!p || len < 10) return -1; /* api key, version, correlation id, client id length */
   brook_rd_t rd;
   brook_rd_init(&rd, p, len);
   hdr->api_key = brook_rd_i16(&rd);

@@ -3,8 +3,8 @@
  *
  * Design note
  *  - Input: one request frame without its 4-byte size, as the broker sees it
- *    after framing (the golden captures in tests/broker/fixtures/codec/*.bin
- *    are a ready seed corpus).
+ *    after framing. The golden captures (every .bin file in
+ *    tests/broker/fixtures/codec) are a ready seed corpus.
  *  - Per input: decode the header; if the API/version is known, decode the
  *    body, and when that succeeds check the codec's idempotence:
  *    encode(decode(x)) must decode again and re-encode to the same bytes.
@@ -84,24 +84,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifdef BROOK_FUZZ_REPLAY
-/* Replays files (a corpus, a crash) through the target without libFuzzer. */
+#include <dirent.h>
+#include <sys/stat.h>
+
+static int replay_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  static uint8_t buf[1 << 20];
+  size_t len = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  /* An exact-size copy so a sanitizer build sees reads past the end. */
+  uint8_t *copy = malloc(len ? len : 1);
+  if (len) memcpy(copy, buf, len);
+  LLVMFuzzerTestOneInput(copy, len);
+  free(copy);
+  return 0;
+}
+
+/* Replays files, or every file in given directories, without libFuzzer. */
 int main(int argc, char **argv) {
   int n = 0;
   for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (!f) {
+    struct stat st;
+    if (stat(argv[i], &st) != 0) {
       perror(argv[i]);
       return 1;
     }
-    static uint8_t buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    /* An exact-size copy so a sanitizer build sees reads past the end. */
-    uint8_t *copy = malloc(len ? len : 1);
-    if (len) memcpy(copy, buf, len);
-    LLVMFuzzerTestOneInput(copy, len);
-    free(copy);
-    n++;
+    if (!S_ISDIR(st.st_mode)) {
+      if (replay_file(argv[i]) != 0) return 1;
+      n++;
+      continue;
+    }
+    DIR *d = opendir(argv[i]);
+    if (!d) {
+      perror(argv[i]);
+      return 1;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+      if (e->d_name[0] == '.') continue;
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+      if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (replay_file(path) != 0) return 1;
+      n++;
+    }
+    closedir(d);
   }
   printf("replayed %d inputs\n", n);
   brook_arena_destroy(arena);
