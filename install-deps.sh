@@ -8,7 +8,8 @@ PKGS=(build-essential meson ninja-build pkg-config python3
       librdkafka-dev librocksdb-dev libglib2.0-dev libjson-glib-dev
       libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
       clang libclang-rt-14-dev
-      kcat python3-kafka python3-confluent-kafka nodejs npm)
+      kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
+      nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -615,7 +615,14 @@ brook_err_t brook_log_open(const char *dir, const brook_log_conf_t *conf, int64_
     brook_log_seg_t *seg = brook_log_seg_new(dir, MAX(log_start_offset, 0));
     segs_push(log, seg);
     err = brook_log_seg_create(seg, errstr, errstr_size);
-    log->dir_dirty = true;
+    log->dir_dirty = true; /* the segment's names: fsynced with the first flush */
+    /* The partition directory's own name lives in the parent. */
+    char *parent = g_path_get_dirname(dir);
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0 || fsync(pfd) != 0)
+      brook_log(BROOK_LOG_WARNING, "log", "cannot fsync directory %s: %s", parent, g_strerror(errno));
+    if (pfd >= 0) close(pfd);
+    g_free(parent);
   } else {
     for (guint i = 0; i < bases->len && !err; i++) {
       brook_log_seg_t *seg = brook_log_seg_new(dir, g_array_index(bases, int64_t, i));
@@ -640,8 +647,9 @@ brook_err_t brook_log_open(const char *dir, const brook_log_conf_t *conf, int64_
   /* Clean: close fsynced everything. Unclean: everything scanned was fsynced
    * above and everything before it was below the old recovery point. */
   log->rp = log->active_synced = log->leo;
-  brook_log(BROOK_LOG_INFO, "log", "opened %s: %d segment(s), offsets %" PRId64 "..%" PRId64 ", %" PRId64 " bytes", dir,
-            log->nsegs, log->lso, log->leo, log->total_bytes);
+  brook_log(BROOK_LOG_INFO, "log",
+            "opened %s: %d segment(s), log start offset %" PRId64 ", log end offset %" PRId64 ", %" PRId64 " bytes",
+            dir, log->nsegs, log->lso, log->leo, log->total_bytes);
   *logp = log;
   return BROOK_ERR_NONE;
 }
@@ -796,7 +804,7 @@ brook_err_t brook_log_append(brook_log_t *log, uint8_t *p, size_t len, int64_t n
   if (e) {
     brook_log(BROOK_LOG_ERR, "log", "append of %zu bytes to %s at position %" PRId64 " failed after %zu bytes: %s", len,
               seg->log_path, seg->size, done, g_strerror(e));
-    if (done && ftruncate(seg->fd, (off_t)seg->size) != 0)
+    if (ftruncate(seg->fd, (off_t)seg->size) != 0)
       brook_log(BROOK_LOG_CRIT, "log",
                 "cannot truncate %s back to %" PRId64 " bytes: %s (the bytes past it are ignored and overwritten by "
                 "the next append, and cut by recovery)",
@@ -1138,7 +1146,10 @@ brook_err_t brook_log_delete_records_before(brook_log_t *log, int64_t offset) {
 static int64_t seg_largest_ts(const brook_log_seg_t *seg) {
   if (seg->max_ts >= 0) return seg->max_ts;
   struct stat st;
-  if (fstat(seg->fd, &st) != 0) return INT64_MAX; /* unknown: never expire */
+  if (fstat(seg->fd, &st) != 0) {
+    brook_log(BROOK_LOG_ERR, "log", "cannot stat %s: %s (not expired by time)", seg->log_path, g_strerror(errno));
+    return INT64_MAX;
+  }
   return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 

@@ -360,33 +360,40 @@ brook_err_t brook_log_seg_write_index_files(brook_log_seg_t *seg, char *errstr, 
   return err;
 }
 
-/* Reads the last entry of an index file; false with *why on any problem. */
-static bool last_entry(const char *path, size_t esz, uint8_t *e, size_t *n, const char **why) {
+/* Reads the last entry of an index file; false with *why on any problem.
+ * why[0..2]: the texts for missing, unreadable, bad size. */
+static bool last_entry(const char *path, size_t esz, uint8_t *e, size_t *n, const char *const why_text[3],
+                       const char **why) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *why = errno == ENOENT ? "missing" : "unreadable";
+    *why = why_text[errno == ENOENT ? 0 : 1];
     return false;
   }
   struct stat st;
   bool ok = fstat(fd, &st) == 0;
-  if (!ok) *why = "unreadable";
+  if (!ok) *why = why_text[1];
   if (ok && st.st_size % (off_t)esz) {
-    *why = "size not a multiple of the entry size";
+    *why = why_text[2];
     ok = false;
   }
   if (ok) *n = (size_t)st.st_size / esz;
   if (ok && *n && pread(fd, e, esz, st.st_size - (off_t)esz) != (ssize_t)esz) {
-    *why = "unreadable";
+    *why = why_text[1];
     ok = false;
   }
   close(fd);
   return ok;
 }
 
+static const char *const oidx_why[3] = {"offset index missing", "offset index unreadable",
+                                        "offset index size not a multiple of 8"};
+static const char *const tidx_why[3] = {"time index missing", "time index unreadable",
+                                        "time index size not a multiple of 12"};
+
 bool brook_log_seg_check_indexes(brook_log_seg_t *seg, int64_t next_base, const char **why) {
   uint8_t e[BROOK_LOG_TIDX_ESZ];
   size_t n = 0;
-  if (!last_entry(seg->idx_path, BROOK_LOG_OIDX_ESZ, e, &n, why)) return false;
+  if (!last_entry(seg->idx_path, BROOK_LOG_OIDX_ESZ, e, &n, oidx_why, why)) return false;
   if (n) {
     uint32_t rel = brook_rd32(e), pos = brook_rd32(e + 4);
     if (rel > INT32_MAX || (int64_t)pos >= seg->size || seg->base + (int64_t)rel >= next_base) {
@@ -394,7 +401,7 @@ bool brook_log_seg_check_indexes(brook_log_seg_t *seg, int64_t next_base, const 
       return false;
     }
   }
-  if (!last_entry(seg->tidx_path, BROOK_LOG_TIDX_ESZ, e, &n, why)) return false;
+  if (!last_entry(seg->tidx_path, BROOK_LOG_TIDX_ESZ, e, &n, tidx_why, why)) return false;
   if (!n) {
     /* Every segment we close ends with its largest timestamp; a non-empty one
      * without any is suspect (or has no timestamps at all: rebuilding is

@@ -12,6 +12,8 @@
  *  - Items that name the same topic twice in one request are all refused with
  *    INVALID_REQUEST and none of them is acted on, as Kafka does: there is no
  *    right order in which to apply them.
+ *  - Internal topics (names starting "__") can be deleted like any other, as
+ *    in Kafka, whose controller does not refuse it either (its CLI tools warn).
  *  - A single node can only place replicas on itself, so a replication factor
  *    is 1 (or -1 = default.replication.factor, which conf.c bounds to 1) and a
  *    manual assignment must be exactly [node.id] for every partition.
@@ -43,6 +45,13 @@ typedef brook_create_partitions_response_t cp_resp_t;
 typedef brook_create_partitions_response_create_partitions_topic_result_t cp_result_t;
 
 #define ERRSTR_SIZE 512
+
+/* Every partition is a directory with open segment and index files, created
+ * on the loop thread before the answer goes out. A client asking for 2^31
+ * partitions would otherwise make the registry allocate gigabytes and abort
+ * the broker; ten thousand per topic is already far past what one node's
+ * file-descriptor limit usually allows. */
+#define MAX_PARTITIONS_PER_TOPIC 10000
 
 /* Counts how often each non-null name occurs; keys are g_strndup'ed copies.
  * The caller destroys the table. */
@@ -106,6 +115,13 @@ static brook_err_t check_replicas(brook_broker_t *b, const int32_t *ids, int32_t
   return BROOK_ERR_NONE;
 }
 
+static brook_err_t check_partition_limit(int64_t nparts, char *errstr, size_t errstr_size) {
+  if (nparts <= MAX_PARTITIONS_PER_TOPIC) return BROOK_ERR_NONE;
+  snprintf(errstr, errstr_size, "Number of partitions %" PRId64 " is above brookd's limit of %d per topic.", nparts,
+           MAX_PARTITIONS_PER_TOPIC);
+  return BROOK_ERR_INVALID_PARTITIONS;
+}
+
 /* ------------------------------------------------------------ CreateTopics */
 
 /* Partition count a CreateTopics entry asks for, checking the replication
@@ -120,9 +136,11 @@ static brook_err_t create_partition_count(brook_broker_t *b, const ct_topic_t *r
                "the same time.");
       return BROOK_ERR_INVALID_REQUEST;
     }
+    *nparts = nassign;
+    brook_err_t err = check_partition_limit(nassign, errstr, errstr_size);
+    if (err) return err;
     /* the indexes must be exactly 0..n-1, each once */
     bool *seen = g_new0(bool, (gsize)nassign);
-    brook_err_t err = BROOK_ERR_NONE;
     for (int32_t i = 0; i < nassign && !err; i++) {
       const brook_create_topics_request_creatable_replica_assignment_t *as = &rt->assignments.items[i];
       int32_t p = as->partition_index;
@@ -141,7 +159,6 @@ static brook_err_t create_partition_count(brook_broker_t *b, const ct_topic_t *r
       }
     }
     g_free(seen);
-    *nparts = nassign;
     return err;
   }
   if (rt->replication_factor == 0 || rt->replication_factor < -1) {
@@ -157,8 +174,8 @@ static brook_err_t create_partition_count(brook_broker_t *b, const ct_topic_t *r
     snprintf(errstr, errstr_size, "Number of partitions must be larger than 0, or -1 to use the default value.");
     return BROOK_ERR_INVALID_PARTITIONS;
   }
-  *nparts = rt->num_partitions == -1 ? (int32_t)b->bconf.num_partitions : rt->num_partitions;
-  return BROOK_ERR_NONE;
+  *nparts = rt->num_partitions == -1 ? (int32_t)MIN(b->bconf.num_partitions, INT32_MAX) : rt->num_partitions;
+  return check_partition_limit(*nparts, errstr, errstr_size);
 }
 
 /* The requested configs as an overrides hash (transfer full), or NULL with
@@ -297,11 +314,12 @@ static bool uuid_is_zero(const brook_uuid_t *id) {
   return !memcmp(id->b, zero, 16);
 }
 
-/* An id as a wire-string key for the duplicate counter: its 16 bytes, which
- * the counter copies (g_strndup stops at a NUL byte, so hex-encode). */
-static brook_str_t uuid_key(const brook_uuid_t *id, char hex[33]) {
-  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", id->b[i]);
-  return (brook_str_t){hex, 32};
+/* An id as a key for the duplicate counter, which holds names too: '#' and
+ * hex, since '#' is never in a valid topic name and g_strndup stops at NUL. */
+static brook_str_t uuid_key(const brook_uuid_t *id, char key[34]) {
+  key[0] = '#';
+  for (int i = 0; i < 16; i++) snprintf(key + 1 + 2 * i, 3, "%02x", id->b[i]);
+  return (brook_str_t){key, 33};
 }
 
 /* One DeleteTopics item after resolution. */
@@ -355,7 +373,7 @@ handler_ret_t handle_delete_topics(brook_broker_t *b, brook_req_t *req, void *re
 
   /* 2. duplicates: the same name twice, or the same id twice */
   GHashTable *counts = name_counts_new();
-  char hex[33];
+  char hex[34];
   for (int32_t i = 0; i < n; i++) {
     del_item_t *it = &items[i];
     if (it->err) continue;
@@ -473,6 +491,8 @@ handler_ret_t handle_create_partitions(brook_broker_t *b, brook_req_t *req, void
       snprintf(errstr, sizeof errstr, "The topic %s currently has %d partition(s); %d would not be an increase.",
                t->name, t->nparts, rt->count);
       err = BROOK_ERR_INVALID_PARTITIONS;
+    } else if ((err = check_partition_limit(rt->count, errstr, sizeof errstr))) {
+      /* errstr set */
     } else if (rt->assignments.count >= 0) {
       int32_t additional = rt->count - t->nparts;
       if (rt->assignments.count != additional) {

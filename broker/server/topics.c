@@ -106,7 +106,15 @@ static void uuid_random(brook_uuid_t *id) {
   } while (!memcmp(id->b, (uint8_t[16]){0}, 16));
 }
 
-static guint uuid_hash(gconstpointer p) { return g_str_hash(p) ^ *(const guint *)p; }
+/* Hashes exactly the 16 id bytes (ids are random, so folding words is enough). */
+static guint uuid_hash(gconstpointer p) {
+  guint h = 0, w;
+  for (int i = 0; i < 16; i += 4) {
+    memcpy(&w, (const uint8_t *)p + i, sizeof w);
+    h = h * 31 + w;
+  }
+  return h;
+}
 static gboolean uuid_equal(gconstpointer a, gconstpointer b) { return !memcmp(a, b, 16); }
 
 /* ---- meta.properties ---- */

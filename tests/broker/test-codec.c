@@ -317,6 +317,68 @@ static void random_bytes_one(const brook_api_schema_t *api, const brook_msg_desc
 
 static void test_random_bytes(void) { for_each_msg(random_bytes_one); }
 
+/* Memory bound of decoding: an array's count is capped by remaining bytes /
+ * the element's minimum wire size, so what the arena gives out is at most
+ * (elem_size / min_wire) times the input per nesting level. Keep that ratio
+ * small for every array of every version. */
+static double worst_ratio;
+static const char *worst_name;
+
+static size_t prim_min(uint8_t kind, bool flex) {
+  switch (kind) {
+    case BROOK_PK_BOOL:
+    case BROOK_PK_INT8: return 1;
+    case BROOK_PK_INT16:
+    case BROOK_PK_UINT16: return 2;
+    case BROOK_PK_INT32: return 4;
+    case BROOK_PK_INT64:
+    case BROOK_PK_FLOAT64: return 8;
+    case BROOK_PK_UUID: return 16;
+    case BROOK_PK_STRING: return flex ? 1 : 2;
+    default: return flex ? 1 : 4;
+  }
+}
+
+static void ratio_struct(const brook_msg_desc_t *d, int16_t v, bool flex) {
+  for (uint16_t i = 0; i < d->nfields; i++) {
+    const field_t *f = &d->fields[i];
+    if (!present(f, v)) continue;
+    if (f->kind == BROOK_PK_STRUCT) ratio_struct(f->sub, v, flex);
+    if (f->kind != BROOK_PK_ARRAY) continue;
+    size_t min = f->elem == BROOK_PK_STRUCT ? f->sub->min_wire[v] : prim_min(f->elem, flex);
+    if (min == 0) min = 1;
+    double r = (double)f->elem_size / (double)min;
+    if (r > worst_ratio) {
+      worst_ratio = r;
+      worst_name = f->name;
+    }
+    if (f->elem == BROOK_PK_STRUCT) ratio_struct(f->sub, v, flex);
+  }
+}
+
+static void ratio_one(const brook_api_schema_t *api, const brook_msg_desc_t *d, int16_t v) {
+  ratio_struct(d, v, brook_proto_is_flexible(api, v));
+}
+
+static void test_amplification(void) {
+  worst_ratio = 0;
+  for_each_msg(ratio_one);
+  g_test_message("worst arena bytes per input byte: %.1f (%s)", worst_ratio, worst_name);
+  g_assert_cmpfloat(worst_ratio, <=, 32.0);
+
+  /* And in practice: a 64 KiB frame of nested one-byte elements. */
+  brook_arena_t *arena = brook_arena_new(0);
+  size_t n = 65536;
+  uint8_t *buf = g_malloc0(n);
+  buf[0] = 0xff; /* compact array count 0x7f... (uvarint), capped and refused */
+  buf[1] = 0xff;
+  buf[2] = 0x03;
+  brook_describe_groups_response_t r = {0};
+  g_assert_cmpint(brook_proto_decode(&brook_describe_groups_response_desc, 5, buf + 0, n, arena, &r), ==, -1);
+  g_free(buf);
+  brook_arena_destroy(arena);
+}
+
 /* ------------------------------------------------------ hand-made vectors */
 
 static void assert_bytes(const brook_buf_t *b, const uint8_t *want, size_t n) {
@@ -744,7 +806,7 @@ static void test_golden_all_files(void) {
   g_dir_close(d);
   g_free(dir);
   g_test_message("%u golden frames", n);
-  g_assert_cmpuint(n, >=, 12);
+  g_assert_cmpuint(n, >=, 22);
 }
 
 static void test_golden_kcat(void) {
@@ -849,6 +911,84 @@ static void test_golden_kafka_python(void) {
   brook_list_offsets_request_t *lo = g.body;
   g_assert_cmpint(lo->topics.items[0].partitions.items[0].timestamp, ==, -1);
   golden_free(&g);
+
+  golden_load(&g, "kafka-python-Metadata-v5.bin");
+  g_assert_cmpint(((brook_metadata_request_t *)g.body)->topics.count, ==, -1); /* null: all topics */
+  golden_free(&g);
+}
+
+static void test_golden_groups_admin(void) {
+  golden_t g = {0};
+  golden_load(&g, "kcat-FindCoordinator-v2.bin");
+  assert_client(&g, BROOK_API_FIND_COORDINATOR, 2, "kcat-golden");
+  brook_find_coordinator_request_t *fc = g.body;
+  ASSERT_STR(fc->key, "golden-group");
+  g_assert_cmpint(fc->key_type, ==, 0);
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-FindCoordinator-v0.bin");
+  ASSERT_STR(((brook_find_coordinator_request_t *)g.body)->key, "golden-group");
+  golden_free(&g);
+
+  golden_load(&g, "kcat-JoinGroup-v5.bin");
+  assert_client(&g, BROOK_API_JOIN_GROUP, 5, "kcat-golden");
+  brook_join_group_request_t *jg = g.body;
+  ASSERT_STR(jg->group_id, "golden-group");
+  g_assert_cmpint(jg->member_id.len, ==, 0);
+  g_assert_cmpint(jg->group_instance_id.len, ==, -1);
+  ASSERT_STR(jg->protocol_type, "consumer");
+  g_assert_cmpint(jg->protocols.count, ==, 2);
+  ASSERT_STR(jg->protocols.items[0].name, "range");
+  ASSERT_STR(jg->protocols.items[1].name, "roundrobin");
+  g_assert_cmpint(jg->reason.len, ==, -1); /* absent in v5: default null */
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-JoinGroup-v2.bin");
+  jg = g.body;
+  ASSERT_STR(jg->group_id, "golden-group");
+  g_assert_cmpint(jg->session_timeout_ms, ==, 10000);
+  g_assert_cmpint(jg->rebalance_timeout_ms, >, 0);
+  g_assert_cmpint(jg->protocols.count, >=, 1);
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-CreateTopics-v3.bin");
+  assert_client(&g, BROOK_API_CREATE_TOPICS, 3, "kafka-python-golden");
+  brook_create_topics_request_t *ct = g.body;
+  g_assert_cmpint(ct->topics.count, ==, 1);
+  ASSERT_STR(ct->topics.items[0].name, "brook-new");
+  g_assert_cmpint(ct->topics.items[0].num_partitions, ==, 3);
+  g_assert_cmpint(ct->topics.items[0].replication_factor, ==, 1);
+  g_assert_cmpint(ct->topics.items[0].configs.count, ==, 1);
+  ASSERT_STR(ct->topics.items[0].configs.items[0].name, "retention.ms");
+  ASSERT_STR(ct->topics.items[0].configs.items[0].value, "60000");
+  g_assert_cmpint(ct->timeout_ms, ==, 5000);
+  g_assert_false(ct->validate_only);
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-DeleteTopics-v3.bin");
+  brook_delete_topics_request_t *dt = g.body;
+  g_assert_cmpint(dt->topic_names.count, ==, 1);
+  ASSERT_STR(dt->topic_names.items[0], "brook-old");
+  g_assert_cmpint(dt->topics.count, ==, 0); /* v6+ only */
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-DescribeConfigs-v2.bin");
+  brook_describe_configs_request_t *dc = g.body;
+  g_assert_cmpint(dc->resources.count, ==, 1);
+  g_assert_cmpint(dc->resources.items[0].resource_type, ==, 2); /* TOPIC */
+  ASSERT_STR(dc->resources.items[0].resource_name, "brook-golden");
+  g_assert_cmpint(dc->resources.items[0].configuration_keys.count, ==, -1); /* all keys */
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-ListGroups-v1.bin");
+  assert_client(&g, BROOK_API_LIST_GROUPS, 1, "kafka-python-golden");
+  golden_free(&g);
+
+  golden_load(&g, "kafka-python-DescribeGroups-v3.bin");
+  brook_describe_groups_request_t *dg = g.body;
+  g_assert_cmpint(dg->groups.count, ==, 1);
+  ASSERT_STR(dg->groups.items[0], "golden-group");
+  golden_free(&g);
 }
 
 int main(int argc, char **argv) {
@@ -857,6 +997,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/broker/codec/round-trip/all", test_round_trip_all);
   g_test_add_func("/broker/codec/malformed/random", test_random_bytes);
   g_test_add_func("/broker/codec/malformed/cases", test_malformed);
+  g_test_add_func("/broker/codec/malformed/amplification", test_amplification);
   g_test_add_func("/broker/codec/classic/produce", test_classic_produce);
   g_test_add_func("/broker/codec/flexible/tagged", test_flexible_tagged);
   g_test_add_func("/broker/codec/flexible/tagged-struct", test_tagged_struct);
@@ -867,5 +1008,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/broker/codec/golden/all", test_golden_all_files);
   g_test_add_func("/broker/codec/golden/kcat", test_golden_kcat);
   g_test_add_func("/broker/codec/golden/kafka-python", test_golden_kafka_python);
+  g_test_add_func("/broker/codec/golden/groups-admin", test_golden_groups_admin);
   return g_test_run();
 }
