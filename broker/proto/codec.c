@@ -17,7 +17,10 @@
  *    anything is taken; an array count is capped by remaining bytes divided
  *    by the fewest bytes one element can take at that version (min_wire from
  *    the generator), so a 4-byte count cannot make us allocate more than a
- *    small multiple of the frame. Allocation is from the caller's arena only.
+ *    small multiple of the frame: at most elem_size / min_wire arena bytes
+ *    per input byte and nesting level (22 at worst in kafka.schema; the test
+ *    /broker/codec/malformed/amplification keeps it <= 32). Allocation is from
+ *    the caller's arena only.
  *    Recursion follows the schema's nesting (depth <= 5 in kafka.schema);
  *    tagged fields are decoded from a sub-reader bounded by their size, and
  *    unknown tags are skipped.

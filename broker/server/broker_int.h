@@ -234,8 +234,9 @@ handler_ret_t handle_alter_configs(brook_broker_t *b, brook_req_t *req, void *re
 handler_ret_t handle_incremental_alter_configs(brook_broker_t *b, brook_req_t *req, void *resp);
 handler_ret_t handle_init_producer_id(brook_broker_t *b, brook_req_t *req, void *resp);
 
-/* fetch.c internals used by the dispatcher */
-bool fetch_try_complete(brook_broker_t *b, brook_req_t *req, bool deadline_passed);
+/* fetch.c internals used by the dispatcher: rebuilds a parked fetch's answer in
+ * req->parked_state; true when it should be sent now (then it holds slices). */
+bool fetch_ready(brook_broker_t *b, brook_req_t *req, bool deadline_passed);
 
 /** Arena string helper for responses. */
 static inline brook_str_t arena_str(brook_arena_t *a, const char *s) {

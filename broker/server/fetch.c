@@ -118,7 +118,7 @@ static int64_t build(brook_broker_t *b, brook_req_t *req, brook_fetch_response_t
   return total;
 }
 
-bool fetch_try_complete(brook_broker_t *b, brook_req_t *req, bool deadline_passed) {
+bool fetch_ready(brook_broker_t *b, brook_req_t *req, bool deadline_passed) {
   brook_fetch_request_t *r = req->msg;
   brook_fetch_response_t *resp = req->parked_state;
   bool error;
@@ -127,8 +127,7 @@ bool fetch_try_complete(brook_broker_t *b, brook_req_t *req, bool deadline_passe
     release_slices(resp);
     return false;
   }
-  broker_req_complete(b, req, resp);
-  return true;
+  return true; /* the answer in req->parked_state holds its slices until sent */
 }
 
 handler_ret_t handle_fetch(brook_broker_t *b, brook_req_t *req, void *resp_) {

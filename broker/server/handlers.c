@@ -175,13 +175,22 @@ void broker_req_complete(brook_broker_t *b, brook_req_t *req, void *resp) {
   conn_resume(conn);
 }
 
+/* Ready requests leave the parked queue before any is answered: answering
+ * can close a connection, and closing drops that connection's parked
+ * requests (broker_conn_closed), which must not include one being answered. */
 void broker_parked_poll(brook_broker_t *b, int64_t now_ms) {
+  GQueue ready = G_QUEUE_INIT;
   b->data_appended = false;
   for (GList *l = b->parked.head, *next; l; l = next) {
     next = l->next;
     brook_req_t *req = l->data;
-    if (fetch_try_complete(b, req, now_ms >= req->deadline_ms)) g_queue_delete_link(&b->parked, l);
+    if (fetch_ready(b, req, now_ms >= req->deadline_ms)) {
+      g_queue_delete_link(&b->parked, l);
+      g_queue_push_tail(&ready, req);
+    }
   }
+  brook_req_t *req;
+  while ((req = g_queue_pop_head(&ready))) broker_req_complete(b, req, req->parked_state);
 }
 
 int64_t broker_next_deadline(brook_broker_t *b) {

@@ -302,14 +302,15 @@ static produce_result_t produce_raw(int fd, int16_t version, int16_t acks, const
 /* A batch of n records (values "v<i>") with producer fields. */
 static void make_batch(brook_buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq) {
   brook_batch_builder_t bb;
-  brook_batch_builder_init(&bb, BROOK_CODEC_NONE, 1000);
+  int64_t now = g_get_real_time() / 1000; /* recent: retention.ms must not take them */
+  brook_batch_builder_init(&bb, BROOK_CODEC_NONE, now);
   bb.producer_id = pid;
   bb.producer_epoch = epoch;
   bb.base_sequence = seq;
   for (int i = 0; i < n; i++) {
     char v[16];
     snprintf(v, sizeof v, "v%d", i);
-    brook_batch_builder_add(&bb, 1000 + i, (brook_bytes_t){NULL, -1}, (brook_bytes_t){(const uint8_t *)v, (int32_t)strlen(v)});
+    brook_batch_builder_add(&bb, now + i, (brook_bytes_t){NULL, -1}, (brook_bytes_t){(const uint8_t *)v, (int32_t)strlen(v)});
   }
   brook_buf_reset(out);
   g_assert_cmpint(brook_batch_builder_finish(&bb, out), ==, 0);
@@ -487,6 +488,162 @@ static void test_fetch_long_poll(void) {
   harness_cleanup(&h);
 }
 
+/* Clients that go away while their fetch is parked: the append that wakes
+ * those fetches answers into closed sockets, which closes those connections
+ * while the parked queue is being walked (a use-after-free here once). */
+static void test_parked_fetch_peer_gone(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int pfd = connect_to(&h);
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 1, -1, -1, -1);
+  g_assert_cmpint(produce_raw(pfd, 9, 1, "gone", b.data, b.len).base_offset, ==, 0);
+  brook_fetch_request_fetch_partition_t fp = {0};
+  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
+  fp.fetch_offset = 1;
+  fp.partition_max_bytes = 1 << 20;
+  brook_fetch_request_fetch_topic_t ft = {.topic = BROOK_STR("gone")};
+  ft.partitions.items = &fp;
+  ft.partitions.count = 1;
+  brook_fetch_request_t req = {0};
+  brook_proto_init(&brook_fetch_request_desc, &req);
+  req.replica_id = -1;
+  req.max_wait_ms = 60000;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  req.topics.items = &ft;
+  req.topics.count = 1;
+  for (int round = 0; round < 20; round++) {
+    int fds[8];
+    for (int i = 0; i < 8; i++) {
+      fds[i] = connect_to(&h);
+      send_request(fds[i], BROOK_API_FETCH, 11, 1, &req);
+    }
+    /* a round trip on the producer connection orders us after the parked fetches */
+    assert_serving(&h);
+    for (int i = 0; i < 8; i++) {
+      struct linger lg = {1, 0}; /* close with RST: the broker's writes fail at once */
+      setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      close(fds[i]);
+    }
+    g_assert_cmpint(produce_raw(pfd, 9, 1, "gone", b.data, b.len).base_offset, ==, 1 + round);
+    fp.fetch_offset = 2 + round;
+  }
+  assert_serving(&h);
+  brook_buf_free(&b);
+  close(pfd);
+  harness_cleanup(&h);
+}
+
+/* Fetches offset `from` of topic/partition 0 once (no wait); returns the first
+ * batch's base offset and record count through the out parameters. */
+static int16_t fetch_once(int fd, const char *topic, int64_t from, int64_t *base, int32_t *count, int64_t *log_start) {
+  brook_fetch_request_fetch_partition_t fp = {0};
+  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
+  fp.fetch_offset = from;
+  fp.partition_max_bytes = 1 << 20;
+  brook_fetch_request_fetch_topic_t ft = {0};
+  ft.topic = (brook_str_t){topic, (int32_t)strlen(topic)};
+  ft.partitions.items = &fp;
+  ft.partitions.count = 1;
+  brook_fetch_request_t req = {0};
+  brook_proto_init(&brook_fetch_request_desc, &req);
+  req.replica_id = -1;
+  req.max_bytes = 1 << 20;
+  req.topics.items = &ft;
+  req.topics.count = 1;
+  send_request(fd, BROOK_API_FETCH, 12, 71, &req);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_fetch_response_t *resp = recv_response(fd, BROOK_API_FETCH, 12, 71, a, &keep);
+  brook_fetch_response_partition_data_t *pd = &resp->responses.items[0].partitions.items[0];
+  int16_t err = pd->error_code;
+  *log_start = pd->log_start_offset;
+  if (!err && pd->records.len >= BROOK_BATCH_HDR_SIZE) {
+    brook_batch_hdr_t hdr;
+    brook_batch_hdr_parse(pd->records.ptr, &hdr);
+    *base = hdr.base_offset;
+    *count = hdr.record_count;
+  } else {
+    *base = -1;
+    *count = 0;
+  }
+  g_free(keep);
+  brook_arena_destroy(a);
+  return err;
+}
+
+/* A real write failure (the file-size limit, as a full disk would): the
+ * producer gets KAFKA_STORAGE_ERROR, what was written is intact and readable,
+ * and appends work again once the limit is lifted. */
+static void test_disk_full(void) {
+  harness_t h = {0};
+  harness_start(&h, NULL);
+  int fd = connect_to(&h);
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 20, -1, -1, -1);
+  g_assert_cmpint(produce_raw(fd, 9, -1, "full", b.data, b.len).base_offset, ==, 0);
+  struct rlimit old, lim;
+  getrlimit(RLIMIT_FSIZE, &old);
+  lim = old;
+  lim.rlim_cur = b.len + b.len / 2; /* the next append of the same size crosses it */
+  signal(SIGXFSZ, SIG_IGN);
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+  g_assert_cmpint(produce_raw(fd, 9, -1, "full", b.data, b.len).error, ==, BROOK_ERR_KAFKA_STORAGE_ERROR);
+  int64_t base, ls;
+  int32_t count;
+  g_assert_cmpint(fetch_once(fd, "full", 0, &base, &count, &ls), ==, 0);
+  g_assert_cmpint(base, ==, 0);
+  g_assert_cmpint(count, ==, 20);
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+  g_assert_cmpint(produce_raw(fd, 9, -1, "full", b.data, b.len).base_offset, ==, 20);
+  g_assert_cmpint(fetch_once(fd, "full", 20, &base, &count, &ls), ==, 0);
+  g_assert_cmpint(base, ==, 20);
+  brook_buf_free(&b);
+  close(fd);
+  /* and the log reopens cleanly with both batches */
+  harness_stop(&h);
+  harness_start(&h, NULL);
+  fd = connect_to(&h);
+  g_assert_cmpint(fetch_once(fd, "full", 20, &base, &count, &ls), ==, 0);
+  g_assert_cmpint(count, ==, 20);
+  close(fd);
+  harness_cleanup(&h);
+}
+
+/* Retention by size through the broker's settings: old segments go, the log
+ * start offset moves, fetching below it is OFFSET_OUT_OF_RANGE. Retention runs
+ * on its timer (log.retention.check.interval.ms); the loop below waits for it
+ * with a bound instead of sleeping a fixed time. */
+static void test_retention(void) {
+  harness_t h = {0};
+  harness_start(&h, (const char *const[]){"log.segment.bytes", "1024", "log.retention.bytes", "2048",
+                                          "log.retention.check.interval.ms", "50", NULL});
+  int fd = connect_to(&h);
+  brook_buf_t b;
+  brook_buf_init(&b);
+  make_batch(&b, 30, -1, -1, -1); /* ~400 bytes: a few batches per segment */
+  for (int i = 0; i < 20; i++) g_assert_cmpint(produce_raw(fd, 9, 1, "ret", b.data, b.len).base_offset, ==, 30 * i);
+  int64_t base = -1, ls = 0;
+  int32_t count;
+  gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time() < until) {
+    int16_t err = fetch_once(fd, "ret", 599, &base, &count, &ls);
+    g_assert_cmpint(err, ==, 0);
+    if (ls > 0) break;
+    g_usleep(20000);
+  }
+  g_assert_cmpint(ls, >, 0);
+  g_assert_cmpint(ls % 30, ==, 0); /* whole segments of whole batches */
+  g_assert_cmpint(ls, >=, 600 - 2048 / (int64_t)b.len * 30 - 60);
+  g_assert_cmpint(fetch_once(fd, "ret", 0, &base, &count, &ls), ==, BROOK_ERR_OFFSET_OUT_OF_RANGE);
+  brook_buf_free(&b);
+  close(fd);
+  harness_cleanup(&h);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   harness_quiet_logs();
@@ -498,5 +655,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/broker/server/idempotent-sequences", test_idempotent_sequences);
   g_test_add_func("/broker/server/topic-settings", test_topic_settings);
   g_test_add_func("/broker/server/fetch-long-poll", test_fetch_long_poll);
+  g_test_add_func("/broker/server/parked-fetch-peer-gone", test_parked_fetch_peer_gone);
+  g_test_add_func("/broker/server/disk-full", test_disk_full);
+  g_test_add_func("/broker/server/retention", test_retention);
   return g_test_run();
 }

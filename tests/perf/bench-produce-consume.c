@@ -488,6 +488,7 @@ static void meter_end(const target_t *t, const meter_t *m, result_t *r) {
   r->broker_cpu = broker_cpu_now(t) - m->broker_cpu0;
   double mock_d = thread_cpu_s(t_mock.mock_tid) - m->mock_cpu0;
   r->client_cpu = self_cpu_s() - m->self_cpu0 - mock_d;
+  if (r->client_cpu < 0) r->client_cpu = 0; /* tick rounding of the two readings */
   r->broker_rss = t->pid > 0 ? proc_hwm_mib(t->pid) : -1;
 }
 
