@@ -155,6 +155,10 @@ void broker_storage_close(brook_broker_t *b);
 void broker_checkpoint(brook_broker_t *b);
 topic_t *broker_topic(brook_broker_t *b, const char *name, int32_t len);
 partition_t *broker_partition(brook_broker_t *b, const char *name, int32_t len, int32_t index);
+/** The partition of t at index, NULL if t is NULL or index is out of range. */
+static inline partition_t *topic_partition(const topic_t *t, int32_t index) {
+  return t && index >= 0 && index < t->nparts ? t->parts[index] : NULL;
+}
 /** Validates a topic name as Kafka does (legal chars, length ≤ 249, not "." / ".."). */
 brook_err_t broker_topic_name_valid(const char *name, int32_t len, char *errstr, size_t errstr_size);
 /** Creates a topic; overrides (may be NULL) are validated first. */

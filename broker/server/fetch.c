@@ -82,10 +82,7 @@ static int64_t build(brook_broker_t *b, brook_req_t *req, brook_fetch_response_t
       rp->records = (brook_records_t){empty_records, 0, NULL};
       brook_err_t err = terr;
       partition_t *part = NULL;
-      if (!err) {
-        part = fp->partition >= 0 && fp->partition < t->nparts ? t->parts[fp->partition] : NULL;
-        if (!part) err = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-      }
+      if (!err && !(part = topic_partition(t, fp->partition))) err = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (part) {
         int64_t hwm = partition_hwm(part);
         rp->high_watermark = hwm;

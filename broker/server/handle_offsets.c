@@ -48,7 +48,7 @@ handler_ret_t handle_list_offsets(brook_broker_t *b, brook_req_t *req, void *res
       op->timestamp = -1;
       op->offset = -1;
       op->leader_epoch = -1;
-      partition_t *part = t && rp->partition_index >= 0 && rp->partition_index < t->nparts ? t->parts[rp->partition_index] : NULL;
+      partition_t *part = topic_partition(t, rp->partition_index);
       if (!part) {
         op->error_code = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         continue;
@@ -88,7 +88,7 @@ handler_ret_t handle_delete_records(brook_broker_t *b, brook_req_t *req, void *r
       drpart_t *op = &ot->partitions.items[j];
       op->partition_index = rp->partition_index;
       op->low_watermark = -1;
-      partition_t *part = t && rp->partition_index >= 0 && rp->partition_index < t->nparts ? t->parts[rp->partition_index] : NULL;
+      partition_t *part = topic_partition(t, rp->partition_index);
       if (!part) {
         op->error_code = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         continue;

@@ -48,10 +48,7 @@ handler_ret_t handle_produce(brook_broker_t *b, brook_req_t *req, void *resp_) {
       rp->error_message = BROOK_STR_NULL;
       brook_err_t err = topic_err;
       partition_t *part = NULL;
-      if (!err) {
-        part = pd->index >= 0 && pd->index < t->nparts ? t->parts[pd->index] : NULL;
-        if (!part) err = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-      }
+      if (!err && !(part = topic_partition(t, pd->index))) err = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (!err && pd->records.len <= 0) err = BROOK_ERR_CORRUPT_MESSAGE;
       if (!err) {
         char msg[256] = "";

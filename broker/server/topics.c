@@ -424,8 +424,7 @@ topic_t *broker_topic(brook_broker_t *b, const char *name, int32_t len) {
 }
 
 partition_t *broker_partition(brook_broker_t *b, const char *name, int32_t len, int32_t index) {
-  topic_t *t = broker_topic(b, name, len);
-  return t && index >= 0 && index < t->nparts ? t->parts[index] : NULL;
+  return topic_partition(broker_topic(b, name, len), index);
 }
 
 brook_err_t broker_topic_name_valid(const char *name, int32_t len, char *errstr, size_t errstr_size) {

@@ -426,6 +426,31 @@ static void test_topic_settings(void) {
   harness_cleanup(&h);
 }
 
+/* One-partition fetch request (partition 0 of topic); the caller keeps the
+ * three structs alive while it is sent. */
+typedef struct fetch_req {
+  brook_fetch_request_fetch_partition_t part;
+  brook_fetch_request_fetch_topic_t topic;
+  brook_fetch_request_t req;
+} fetch_req_t;
+
+static void fetch_req_init(fetch_req_t *f, const char *topic, int64_t offset, int32_t max_wait_ms) {
+  memset(f, 0, sizeof *f);
+  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &f->part);
+  f->part.fetch_offset = offset;
+  f->part.partition_max_bytes = 1 << 20;
+  f->topic.topic = (brook_str_t){topic, (int32_t)strlen(topic)};
+  f->topic.partitions.items = &f->part;
+  f->topic.partitions.count = 1;
+  brook_proto_init(&brook_fetch_request_desc, &f->req);
+  f->req.replica_id = -1;
+  f->req.max_wait_ms = max_wait_ms;
+  f->req.min_bytes = 1;
+  f->req.max_bytes = 1 << 20;
+  f->req.topics.items = &f->topic;
+  f->req.topics.count = 1;
+}
+
 /* A fetch waiting for data (max_wait 60 s) is answered by an append, not by
  * its deadline: the socket's 20 s receive timeout would fail the test. */
 static void test_fetch_long_poll(void) {
@@ -436,24 +461,9 @@ static void test_fetch_long_poll(void) {
   brook_buf_init(&b);
   make_batch(&b, 1, -1, -1, -1);
   g_assert_cmpint(produce_raw(pfd, 9, 1, "poll", b.data, b.len).base_offset, ==, 0);
-  brook_fetch_request_fetch_partition_t fp = {0};
-  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
-  fp.partition = 0;
-  fp.fetch_offset = 1;
-  fp.partition_max_bytes = 1 << 20;
-  brook_fetch_request_fetch_topic_t ft = {0};
-  ft.topic = BROOK_STR("poll");
-  ft.partitions.items = &fp;
-  ft.partitions.count = 1;
-  brook_fetch_request_t req = {0};
-  brook_proto_init(&brook_fetch_request_desc, &req);
-  req.replica_id = -1;
-  req.max_wait_ms = 60000;
-  req.min_bytes = 1;
-  req.max_bytes = 1 << 20;
-  req.topics.items = &ft;
-  req.topics.count = 1;
-  send_request(ffd, BROOK_API_FETCH, 11, 31, &req);
+  fetch_req_t f;
+  fetch_req_init(&f, "poll", 1, 60000);
+  send_request(ffd, BROOK_API_FETCH, 11, 31, &f.req);
   /* pipelined behind the parked fetch: must come after it, in order */
   brook_api_versions_request_t av = {BROOK_STR("t"), BROOK_STR("1")};
   send_request(ffd, BROOK_API_API_VERSIONS, 3, 32, &av);
@@ -475,9 +485,8 @@ static void test_fetch_long_poll(void) {
   g_free(keep);
   g_free(keep2);
   /* out of range */
-  fp.fetch_offset = 99;
-  req.max_wait_ms = 0;
-  send_request(ffd, BROOK_API_FETCH, 11, 33, &req);
+  fetch_req_init(&f, "poll", 99, 0);
+  send_request(ffd, BROOK_API_FETCH, 11, 33, &f.req);
   resp = recv_response(ffd, BROOK_API_FETCH, 11, 33, a, &keep);
   g_assert_cmpint(resp->responses.items[0].partitions.items[0].error_code, ==, BROOK_ERR_OFFSET_OUT_OF_RANGE);
   g_free(keep);
@@ -499,26 +508,13 @@ static void test_parked_fetch_peer_gone(void) {
   brook_buf_init(&b);
   make_batch(&b, 1, -1, -1, -1);
   g_assert_cmpint(produce_raw(pfd, 9, 1, "gone", b.data, b.len).base_offset, ==, 0);
-  brook_fetch_request_fetch_partition_t fp = {0};
-  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
-  fp.fetch_offset = 1;
-  fp.partition_max_bytes = 1 << 20;
-  brook_fetch_request_fetch_topic_t ft = {.topic = BROOK_STR("gone")};
-  ft.partitions.items = &fp;
-  ft.partitions.count = 1;
-  brook_fetch_request_t req = {0};
-  brook_proto_init(&brook_fetch_request_desc, &req);
-  req.replica_id = -1;
-  req.max_wait_ms = 60000;
-  req.min_bytes = 1;
-  req.max_bytes = 1 << 20;
-  req.topics.items = &ft;
-  req.topics.count = 1;
+  fetch_req_t f;
+  fetch_req_init(&f, "gone", 1, 60000);
   for (int round = 0; round < 20; round++) {
     int fds[8];
     for (int i = 0; i < 8; i++) {
       fds[i] = connect_to(&h);
-      send_request(fds[i], BROOK_API_FETCH, 11, 1, &req);
+      send_request(fds[i], BROOK_API_FETCH, 11, 1, &f.req);
     }
     /* a round trip on the producer connection orders us after the parked fetches */
     assert_serving(&h);
@@ -528,7 +524,7 @@ static void test_parked_fetch_peer_gone(void) {
       close(fds[i]);
     }
     g_assert_cmpint(produce_raw(pfd, 9, 1, "gone", b.data, b.len).base_offset, ==, 1 + round);
-    fp.fetch_offset = 2 + round;
+    f.part.fetch_offset = 2 + round;
   }
   assert_serving(&h);
   brook_buf_free(&b);
@@ -539,21 +535,9 @@ static void test_parked_fetch_peer_gone(void) {
 /* Fetches offset `from` of topic/partition 0 once (no wait); returns the first
  * batch's base offset and record count through the out parameters. */
 static int16_t fetch_once(int fd, const char *topic, int64_t from, int64_t *base, int32_t *count, int64_t *log_start) {
-  brook_fetch_request_fetch_partition_t fp = {0};
-  brook_proto_init(&brook_fetch_request_fetch_partition_desc, &fp);
-  fp.fetch_offset = from;
-  fp.partition_max_bytes = 1 << 20;
-  brook_fetch_request_fetch_topic_t ft = {0};
-  ft.topic = (brook_str_t){topic, (int32_t)strlen(topic)};
-  ft.partitions.items = &fp;
-  ft.partitions.count = 1;
-  brook_fetch_request_t req = {0};
-  brook_proto_init(&brook_fetch_request_desc, &req);
-  req.replica_id = -1;
-  req.max_bytes = 1 << 20;
-  req.topics.items = &ft;
-  req.topics.count = 1;
-  send_request(fd, BROOK_API_FETCH, 12, 71, &req);
+  fetch_req_t f;
+  fetch_req_init(&f, topic, from, 0);
+  send_request(fd, BROOK_API_FETCH, 12, 71, &f.req);
   brook_arena_t *a = brook_arena_new(0);
   uint8_t *keep;
   brook_fetch_response_t *resp = recv_response(fd, BROOK_API_FETCH, 12, 71, a, &keep);

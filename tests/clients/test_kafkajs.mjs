@@ -72,9 +72,16 @@ function assert (cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`)
 }
 
+// JSON with object keys sorted, so key order never matters
+function canon (v) {
+  if (Array.isArray(v)) return v.map(canon)
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map(k => [k, canon(v[k])]))
+  return v
+}
+
 function assertEq (got, want, msg) {
-  const g = JSON.stringify(got)
-  const w = JSON.stringify(want)
+  const g = JSON.stringify(canon(got))
+  const w = JSON.stringify(canon(want))
   if (g !== w) throw new Error(`${msg}: got ${g}, want ${w}`)
 }
 
