@@ -526,23 +526,12 @@ def emit_header(apis, out_path):
                     o.append(f"  {c_member(f)} {c_comment(f)}")
                 o.append(f"}} {st.cname}_t;")
                 o.append(f"extern const brook_msg_desc_t {st.cname}_desc;\n")
-    o.append(EXTRA_DECLS)
     o.append(PRIVATE_TYPES)
     o.append("#endif")
     with open(out_path, "w", encoding="utf-8") as f:
         f.write("\n".join(o) + "\n")
 
 
-EXTRA_DECLS = r"""/* Declared here until proto.h carries them (implemented in codec.c). */
-struct brook_buf;
-/** Appends a response header: the correlation id, then (header v1, flexible)
- *  an empty tagged-field section. @locality any. */
-void brook_proto_encode_resp_hdr(int32_t correlation_id, bool flexible, struct brook_buf *out);
-/** Whether the response to api_key at version uses header v1. ApiVersions
- *  always answers with header v0 so that a client that does not know the
- *  broker's versions yet can parse it. @locality any. */
-bool brook_proto_resp_hdr_flexible(int16_t api_key, int16_t version);
-"""
 
 PRIVATE_TYPES = r"""#ifdef BROOK_PROTO_PRIVATE
 /* Descriptor layout, shared by codec.c, proto_gen.c and white-box tests only.

@@ -78,6 +78,14 @@ int brook_proto_decode_req_hdr(const uint8_t *p, size_t len, brook_req_hdr_t *hd
 /** Appends a request header (clients, tests, the fuzzer's corpus). */
 void brook_proto_encode_req_hdr(const brook_req_hdr_t *hdr, bool flexible, brook_buf_t *out);
 
+/** Appends a response header: the correlation id, then (header v1, flexible)
+ *  an empty tagged-field section. */
+void brook_proto_encode_resp_hdr(int32_t correlation_id, bool flexible, brook_buf_t *out);
+/** Whether the response to api_key at version uses header v1. ApiVersions
+ *  always answers with header v0 so that a client that does not know the
+ *  broker's versions yet can parse it. */
+bool brook_proto_resp_hdr_flexible(int16_t api_key, int16_t version);
+
 /** Decodes a message body at version into out (zeroed, size from the schema).
  *  Returns 0, or -1 if malformed (short, bad varint, negative length other
  *  than -1 for nullable, count larger than the remaining bytes could hold,

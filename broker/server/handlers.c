@@ -70,16 +70,15 @@ static void respond(brook_req_t *req, const brook_msg_desc_t *desc, int16_t vers
   brook_buf_t out;
   brook_buf_init(&out);
   brook_buf_skip(&out, 4);
-  brook_buf_put_i32(&out, req->hdr.correlation_id);
-  if (flexible_hdr) brook_buf_put_uvarint(&out, 0);
+  brook_proto_encode_resp_hdr(req->hdr.correlation_id, flexible_hdr, &out);
   brook_proto_encode(desc, version, resp, &out);
   brook_buf_patch_i32(&out, 0, (int32_t)(brook_buf_total(&out) - 4));
   conn_queue_response(req->conn, &out);
 }
 
 static void respond_api(brook_req_t *req, const void *resp) {
-  bool flex_hdr = brook_proto_is_flexible(req->api, req->hdr.api_version) && req->hdr.api_key != BROOK_API_API_VERSIONS;
-  respond(req, req->api->response, req->hdr.api_version, resp, flex_hdr);
+  respond(req, req->api->response, req->hdr.api_version, resp,
+          brook_proto_resp_hdr_flexible(req->hdr.api_key, req->hdr.api_version));
 }
 
 static void fill_api_versions(brook_req_t *req, brook_api_versions_response_t *resp) {

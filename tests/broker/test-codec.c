@@ -13,7 +13,8 @@
  *    compact lengths, unknown tags, header v1/v2, records splices.
  *  - Golden frames captured from kcat (librdkafka) and kafka-python by
  *    fixtures/codec/capture.py: decoded, checked field by field, re-encoded
- *    byte for byte.
+ *    byte for byte. (fixtures/codec/crosscheck_kafka_python.py compares the
+ *    schema's classic versions with kafka-python's own definitions.)
  */
 #define BROOK_PROTO_PRIVATE 1
 #include "proto.h"

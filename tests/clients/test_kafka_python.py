@@ -22,7 +22,9 @@ What is checked, each against exact expectations:
   * admin: create_topics with configs, describe_topics, describe_configs
     (topic and broker), duplicate create -> TOPIC_ALREADY_EXISTS, zero
     partitions -> INVALID_PARTITIONS, delete_topics;
-  * idempotence: skipped, kafka-python 2.0.2 has no idempotent producer.
+  * idempotence: skipped, kafka-python 2.0.2 has no idempotent producer;
+  * durability: acks=all records survive a clean restart and a kill -9 of
+    a second brookd started on its own log dir (brokerproc restart/kill9).
 
 Bounds: every client call has a request timeout, every loop a deadline, and
 a SIGALRM watchdog stops brookd and exits if the whole file overruns.
@@ -314,6 +316,56 @@ class Admin(unittest.TestCase):
             self.assertEqual(entries.get("num.partitions"), "1", "num.partitions as set in server.properties")
         finally:
             a.close()
+
+
+class Restart(unittest.TestCase):
+    """Durability as a client sees it, on a broker of its own: records
+    acknowledged with acks=all are still there, with the same offsets, keys,
+    values, headers and timestamps, after a clean restart and after kill -9
+    (same log dir; the port changes)."""
+
+    def test_restart_and_kill9(self):
+        global BROKER
+        own = brokerproc.BrokerProc().start()
+        main_broker, BROKER = BROKER, own  # helpers talk to BROKER
+        try:
+            topic = "kp-durable"
+            create_topic(topic, 1)
+            ts0 = int(time.time() * 1000) - 60000
+            recs = make_records(100, ts0)
+
+            def send(batch):
+                p = KafkaProducer(bootstrap_servers=own.bootstrap, acks="all", compression_type="gzip",
+                                  request_timeout_ms=REQ_TIMEOUT_MS)
+                try:
+                    fs = [p.send(topic, key=k, value=v, headers=h, partition=0, timestamp_ms=ts) for (k, v, h, ts) in batch]
+                    return [f.get(timeout=30).offset for f in fs]
+                finally:
+                    p.close(timeout=10)
+
+            def check(n, when):
+                got = consume_all(topic, 0, n)
+                self.assertEqual(len(got), n, "%s: %d of %d records" % (when, len(got), n))
+                for i, (r, (k, v, h, ts)) in enumerate(zip(got, recs)):
+                    self.assertEqual((r.offset, r.key, r.value, list(r.headers), r.timestamp), (i, k, v, h, ts),
+                                     "%s: record %d" % (when, i))
+
+            self.assertEqual(send(recs[:50]), list(range(50)))
+            own.restart()
+            check(50, "after clean restart")
+            self.assertEqual(send(recs[50:]), list(range(50, 100)), "offsets continue after restart")
+            own.kill9()
+            own.start()
+            check(100, "after kill -9")
+            c = consumer()
+            try:
+                tp = TopicPartition(topic, 0)
+                self.assertEqual(c.end_offsets([tp]), {tp: 100}, "end offset after kill -9")
+            finally:
+                c.close()
+        finally:
+            BROKER = main_broker
+            own.cleanup()
 
 
 def main():
