@@ -8,8 +8,11 @@ PKGS=(build-essential meson ninja-build pkg-config python3
       librdkafka-dev librocksdb-dev libglib2.0-dev libjson-glib-dev
       libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
       clang libclang-rt-14-dev
-      kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
-      nodejs npm)
+      kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard)
+# Node.js and npm (kafkajs tests): Debian's packages unless a node with npm is
+# already there (a nodesource nodejs bundles npm and conflicts with Debian's).
+command -v node >/dev/null || PKGS+=(nodejs)
+command -v npm >/dev/null || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

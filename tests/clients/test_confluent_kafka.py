@@ -166,6 +166,71 @@ class AdminTopics(unittest.TestCase):
             result(a.create_topics([NewTopic("bad/name", 1, 1)], request_timeout=T)["bad/name"])
         self.assertEqual(err_code(cm.exception), KafkaError.TOPIC_EXCEPTION, "invalid topic name: %s" % cm.exception)
 
+    def test_validation(self):
+        a = admin()
+
+        def err(fs, key):
+            with self.assertRaises(KafkaException) as cm:
+                result(fs[key])
+            return err_code(cm.exception), str(cm.exception)
+
+        code, msg = err(a.create_topics([NewTopic("ck-badcfg", 1, 1, config={"no.such.config": "1"})],
+                                        request_timeout=T), "ck-badcfg")
+        self.assertEqual(code, KafkaError.INVALID_CONFIG, msg)
+        code, msg = err(a.create_topics([NewTopic("ck-badval", 1, 1, config={"retention.ms": "abc"})],
+                                        request_timeout=T), "ck-badval")
+        self.assertEqual(code, KafkaError.INVALID_CONFIG, msg)
+
+        # validate_only: answered as if created, but nothing is created
+        self.assertIsNone(result(a.create_topics([NewTopic("ck-validate", 1, 1)], validate_only=True,
+                                                 request_timeout=T)["ck-validate"]))
+        self.assertNotIn("ck-validate", a.list_topics(timeout=T).topics)
+
+        # names: 249 characters is the limit; "." / ".." are illegal; '.'
+        # and '_' collide (Kafka's metric names)
+        self.assertIsNone(result(a.create_topics([NewTopic("n" * 249, 1, 1)], request_timeout=T)["n" * 249]))
+        code, msg = err(a.create_topics([NewTopic("m" * 250, 1, 1)], request_timeout=T), "m" * 250)
+        self.assertEqual(code, KafkaError.TOPIC_EXCEPTION, msg)
+        code, msg = err(a.create_topics([NewTopic("..", 1, 1)], request_timeout=T), "..")
+        self.assertEqual(code, KafkaError.TOPIC_EXCEPTION, msg)
+        self.assertIsNone(result(a.create_topics([NewTopic("ck.dot", 1, 1)], request_timeout=T)["ck.dot"]))
+        code, msg = err(a.create_topics([NewTopic("ck_dot", 1, 1)], request_timeout=T), "ck_dot")
+        self.assertEqual(code, KafkaError.TOPIC_EXCEPTION, msg)
+
+        # num_partitions -1: the broker's num.partitions (KIP-464)
+        self.assertIsNone(result(a.create_topics([NewTopic("ck-default-parts", -1, 1)],
+                                                 request_timeout=T)["ck-default-parts"]))
+        self.assertEqual(len(a.list_topics(topic="ck-default-parts", timeout=T).topics["ck-default-parts"].partitions), 1)
+
+        # AlterConfigs validation
+        res = ConfigResource(ConfigResource.Type.TOPIC, "ck.dot", set_config={"retention.ms": "x"})
+        code, msg = err(a.alter_configs([res], request_timeout=T), res)
+        self.assertEqual(code, KafkaError.INVALID_CONFIG, msg)
+        res = ConfigResource(ConfigResource.Type.TOPIC, "ck-nope", set_config={"retention.ms": "1"})
+        code, msg = err(a.alter_configs([res], request_timeout=T), res)
+        self.assertEqual(code, KafkaError.UNKNOWN_TOPIC_OR_PART, msg)
+        code, msg = err(a.create_partitions([NewPartitions("ck-nope", 3)], request_timeout=T), "ck-nope")
+        self.assertEqual(code, KafkaError.UNKNOWN_TOPIC_OR_PART, msg)
+
+    def test_recreate_after_delete(self):
+        a = admin()
+        topic = "ck-recreate"
+        result(a.create_topics([NewTopic(topic, 1, 1)], request_timeout=T)[topic])
+        p = Producer({"bootstrap.servers": BROKER.bootstrap, "message.timeout.ms": 20000})
+        for i in range(5):
+            p.produce(topic, b"old-%d" % i, partition=0)
+        self.assertEqual(p.flush(T), 0)
+        result(a.delete_topics([topic], request_timeout=T)[topic])
+        self.assertTrue(wait_for(lambda: topic not in a.list_topics(timeout=T).topics))
+        result(a.create_topics([NewTopic(topic, 2, 1)], request_timeout=T)[topic])
+        c = Consumer({"bootstrap.servers": BROKER.bootstrap, "group.id": "ck-unused", "enable.auto.commit": False})
+        try:
+            self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=T), (0, 0),
+                             "a re-created topic starts empty")
+            self.assertEqual(c.offsets_for_times([TopicPartition(topic, 0, 1000)], timeout=T)[0].offset, -1)
+        finally:
+            c.close()
+
     def test_describe_unknown_topic(self):
         a = admin()
         fs = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "ck-no-such-topic")], request_timeout=T)

@@ -23,8 +23,12 @@ What is checked, each against exact expectations:
     (topic and broker), duplicate create -> TOPIC_ALREADY_EXISTS, zero
     partitions -> INVALID_PARTITIONS, delete_topics;
   * idempotence: skipped, kafka-python 2.0.2 has no idempotent producer;
+  * edge cases: MESSAGE_TOO_LARGE, LogAppendTime, acks=0, offset out of
+    range, a batch larger than the fetch limit (KIP-74), legacy message
+    format refused with UNSUPPORTED_VERSION;
   * durability: acks=all records survive a clean restart and a kill -9 of
-    a second brookd started on its own log dir (brokerproc restart/kill9).
+    a second brookd started on its own log dir (brokerproc restart/kill9);
+    small segments, retention.bytes / retention.ms moving the log start.
 
 Bounds: every client call has a request timeout, every loop a deadline, and
 a SIGALRM watchdog stops brookd and exits if the whole file overruns.
@@ -318,6 +322,114 @@ class Admin(unittest.TestCase):
             a.close()
 
 
+class EdgeCases(unittest.TestCase):
+    """Error answers and size/time semantics a client depends on."""
+
+    def test_message_too_large(self):
+        topic = "kp-small-max"
+        create_topic(topic, 1, {"max.message.bytes": "200000"})
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, max_request_size=2000000, retries=0,
+                          request_timeout_ms=REQ_TIMEOUT_MS)
+        try:
+            with self.assertRaises(kerr.MessageSizeTooLargeError):
+                p.send(topic, b"x" * 300000, partition=0).get(timeout=30)
+            # the partition still takes what fits
+            self.assertEqual(p.send(topic, b"y" * 1000, partition=0).get(timeout=30).offset, 0)
+        finally:
+            p.close(timeout=10)
+
+    def test_log_append_time(self):
+        topic = "kp-logappend"
+        create_topic(topic, 1, {"message.timestamp.type": "LogAppendTime"})
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, request_timeout_ms=REQ_TIMEOUT_MS)
+        t0 = int(time.time() * 1000)
+        try:
+            meta = p.send(topic, b"v", partition=0, timestamp_ms=1000).get(timeout=30)
+        finally:
+            p.close(timeout=10)
+        t1 = int(time.time() * 1000)
+        self.assertTrue(t0 - 1000 <= meta.timestamp <= t1 + 1000,
+                        "produce response carries the log append time, got %d" % meta.timestamp)
+        (r,) = consume_all(topic, 0, 1)
+        self.assertEqual((r.timestamp, r.timestamp_type), (meta.timestamp, 1), "LogAppendTime record")
+
+    def test_acks_0(self):
+        topic = "kp-acks0"
+        create_topic(topic, 1)
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, acks=0)
+        try:
+            for i in range(200):
+                p.send(topic, b"a0-%d" % i, partition=0)
+            p.flush(timeout=30)
+        finally:
+            p.close(timeout=10)
+        got = consume_all(topic, 0, 200)
+        self.assertEqual([r.value for r in got], [b"a0-%d" % i for i in range(200)])
+
+    def test_offset_out_of_range(self):
+        topic = "kp-oor"
+        create_topic(topic, 1)
+        c = KafkaConsumer(bootstrap_servers=BROKER.bootstrap, group_id=None, auto_offset_reset="none",
+                          request_timeout_ms=REQ_TIMEOUT_MS)
+        try:
+            tp = TopicPartition(topic, 0)
+            c.assign([tp])
+            c.seek(tp, 1000)
+            deadline = time.monotonic() + 15
+            with self.assertRaises(kerr.OffsetOutOfRangeError):
+                while time.monotonic() < deadline:
+                    c.poll(timeout_ms=300)
+        finally:
+            c.close()
+
+    def test_fetch_limit_smaller_than_batch(self):
+        # KIP-74: a fetch returns the first batch whole even when it is
+        # larger than max_partition_fetch_bytes, or the consumer would stall.
+        topic = "kp-bigbatch"
+        create_topic(topic, 1)
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, linger_ms=50, batch_size=1000000,
+                          max_request_size=2000000, request_timeout_ms=REQ_TIMEOUT_MS)
+        try:
+            fs = [p.send(topic, bytes([i]) * 20000, partition=0) for i in range(20)]  # ~400 KB, one batch
+            p.flush(timeout=30)
+            [f.get(timeout=30) for f in fs]
+        finally:
+            p.close(timeout=10)
+        c = KafkaConsumer(bootstrap_servers=BROKER.bootstrap, group_id=None, max_partition_fetch_bytes=1024,
+                          fetch_max_bytes=1024, request_timeout_ms=REQ_TIMEOUT_MS)
+        try:
+            tp = TopicPartition(topic, 0)
+            c.assign([tp])
+            c.seek(tp, 0)
+            got = []
+            deadline = time.monotonic() + 20
+            while len(got) < 20 and time.monotonic() < deadline:
+                for recs in c.poll(timeout_ms=300).values():
+                    got.extend(recs)
+            self.assertEqual([r.value[:1] for r in got], [bytes([i]) for i in range(20)])
+        finally:
+            c.close()
+
+    def test_legacy_message_format_refused_cleanly(self):
+        # brookd serves RecordBatch v2 only (as Kafka 4 does). A client
+        # forced to an old protocol (Produce v2, MessageSet magic 1) must get
+        # UNSUPPORTED_VERSION, and the broker must go on serving others.
+        topic = "kp-legacy"
+        create_topic(topic, 1)
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, api_version=(0, 10, 1), retries=0,
+                          request_timeout_ms=5000)
+        try:
+            with self.assertRaises(kerr.UnsupportedVersionError):
+                p.send(topic, b"old", partition=0).get(timeout=30)
+        finally:
+            p.close(timeout=10)
+        p = KafkaProducer(bootstrap_servers=BROKER.bootstrap, request_timeout_ms=REQ_TIMEOUT_MS)
+        try:
+            self.assertEqual(p.send(topic, b"new", partition=0).get(timeout=30).offset, 0)
+        finally:
+            p.close(timeout=10)
+
+
 class Restart(unittest.TestCase):
     """Durability as a client sees it, on a broker of its own: records
     acknowledged with acks=all are still there, with the same offsets, keys,
@@ -363,6 +475,76 @@ class Restart(unittest.TestCase):
                 self.assertEqual(c.end_offsets([tp]), {tp: 100}, "end offset after kill -9")
             finally:
                 c.close()
+        finally:
+            BROKER = main_broker
+            own.cleanup()
+
+
+class Segments(unittest.TestCase):
+    """Many small segments, kill -9, then size- and time-based retention as a
+    client sees them (beginning_offsets moves, reads start there), on a
+    broker of its own that checks retention every 500 ms."""
+
+    def test_segments_and_retention(self):
+        global BROKER
+        own = brokerproc.BrokerProc({"log.retention.check.interval.ms": "500"}).start()
+        main_broker, BROKER = BROKER, own
+        try:
+            topic = "kp-segments"
+            create_topic(topic, 1, {"segment.bytes": "16384"})
+            p = KafkaProducer(bootstrap_servers=own.bootstrap, acks="all", linger_ms=0,
+                              request_timeout_ms=REQ_TIMEOUT_MS)
+            try:
+                for i in range(1000):
+                    p.send(topic, b"%05d" % i + b"z" * 95, partition=0)
+                    if i % 10 == 9:
+                        p.flush(timeout=30)  # ~100 batches of 10 records
+            finally:
+                p.close(timeout=10)
+            logs = [f for f in os.listdir(os.path.join(own.logdir, topic + "-0")) if f.endswith(".log")]
+            self.assertGreater(len(logs), 5, "segment.bytes=16384 must roll segments (got %s)" % logs)
+
+            own.kill9()
+            own.start()
+            got = consume_all(topic, 0, 1000)
+            self.assertEqual([r.value[:5] for r in got], [b"%05d" % i for i in range(1000)], "all records after kill -9")
+
+            tp = TopicPartition(topic, 0)
+
+            def offsets():
+                c = consumer()
+                try:
+                    return c.beginning_offsets([tp])[tp], c.end_offsets([tp])[tp]
+                finally:
+                    c.close()
+
+            def wait_start(pred, what):
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    lo, hi = offsets()
+                    if pred(lo, hi):
+                        return lo, hi
+                    time.sleep(0.3)
+                self.fail("%s: offsets still %r after 15 s" % (what, offsets()))
+
+            a = admin()
+            try:
+                a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                {"segment.bytes": "16384", "retention.bytes": "40000"})])
+                lo, hi = wait_start(lambda lo, hi: lo > 0, "retention.bytes=40000")
+                self.assertEqual(hi, 1000)
+                self.assertLess(lo, 1000 - 300, "retention.bytes keeps at least 40000 bytes (~390 records)")
+                got = consume_all(topic, 0, hi - lo)
+                self.assertEqual(got[0].offset, lo, "reading from the beginning starts at the new log start")
+                self.assertEqual(len(got), hi - lo)
+
+                a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                {"segment.bytes": "16384", "retention.ms": "1000"})])
+                wait_start(lambda lo, hi: lo == hi == 1000, "retention.ms=1000 (every record expired)")
+            finally:
+                a.close()
+            own.restart()
+            self.assertEqual(offsets(), (1000, 1000), "log start offset survives a restart")
         finally:
             BROKER = main_broker
             own.cleanup()

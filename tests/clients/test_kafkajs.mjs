@@ -226,6 +226,39 @@ for (const [codecName, compression] of [['none', CompressionTypes.None], ['gzip'
   }
 }
 
+test('admin: deleteTopicRecords (DeleteRecords) moves the log start offset, also inside a batch', async () => {
+  const topic = 'kjs-delete-records'
+  await withAdmin(admin => createTopic(admin, topic, 1))
+  await withProducer({}, async producer => {
+    // two batches: offsets 0-19 and 20-39
+    await producer.send({ topic, messages: makeMessages(20, Date.now()) })
+    await producer.send({ topic, messages: makeMessages(20, Date.now()) })
+  })
+  await withAdmin(async admin => {
+    // kafkajs finds the partition leader from metadata it already has:
+    // fetchTopicOffsets loads it (without it kafkajs fails locally with
+    // KafkaJSBrokerNotFound before sending anything)
+    assertEq((await admin.fetchTopicOffsets(topic))[0].high, '40', 'high watermark')
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '25' }] })
+    assertEq(await admin.fetchTopicOffsets(topic), [{ partition: 0, offset: '40', high: '40', low: '25' }],
+      'log start offset 25 (inside the second batch)')
+    let err
+    try {
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '41' }] })
+    } catch (e) {
+      err = e
+    }
+    assert(err, 'deleting beyond the high watermark must fail')
+    // kafkajs wraps the per-partition errors: NonRetriable(cause: DeleteTopicRecordsError)
+    const parts = (err.partitions || (err.cause && err.cause.partitions)) || []
+    assertEq(parts.map(p => p.error && p.error.type), ['OFFSET_OUT_OF_RANGE'], 'error for offset 41 > high watermark')
+  })
+  if (KCAT) {
+    assertEq(kcatRead(topic).map(r => r.offset), Array.from({ length: 15 }, (_, i) => 25 + i),
+      'reading from the beginning starts at offset 25')
+  }
+})
+
 test('producer: idempotent send (InitProducerId, sequence numbers)', async () => {
   const topic = 'kjs-idempotent'
   await withAdmin(admin => createTopic(admin, topic, 1))
