@@ -14,7 +14,10 @@
 // so what was produced is checked through the admin API (fetchTopicOffsets,
 // fetchTopicOffsetsByTimestamp) and, when kcat is installed, by reading the
 // records back with kcat's group-less consumer (a different decoder, which
-// is the point). The consumer-group round trip is written but skipped until
+// is the point). Also covered: createPartitions, deleteTopics,
+// deleteTopicRecords (DeleteRecords, log start inside a batch), the
+// idempotent producer (InitProducerId + sequences) and Metadata with
+// allow_auto_topic_creation=false. The consumer-group round trip is written but skipped until
 // groups exist (set BROOK_TEST_GROUPS=1 to run it).
 //
 // Bounds: every test races a timeout, kafkajs retries are capped, kcat runs

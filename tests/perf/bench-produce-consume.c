@@ -224,13 +224,23 @@ static void on_signal(int sig) {
     kill((pid_t)child_pid, SIGTERM);
     /* Bounded: give it up to ~2 s, then SIGKILL. Only async-signal-safe
      * calls here. */
-    for (int i = 0; i < 200; i++) {
-      if (waitpid((pid_t)child_pid, NULL, WNOHANG) == (pid_t)child_pid) _exit(128 + sig);
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; i++) {
+      reaped = waitpid((pid_t)child_pid, NULL, WNOHANG) == (pid_t)child_pid;
       struct timespec ts = {0, 10 * 1000 * 1000};
-      nanosleep(&ts, NULL);
+      if (!reaped) nanosleep(&ts, NULL);
     }
-    kill((pid_t)child_pid, SIGKILL);
-    waitpid((pid_t)child_pid, NULL, 0);
+    if (!reaped) {
+      kill((pid_t)child_pid, SIGKILL);
+      waitpid((pid_t)child_pid, NULL, 0);
+    }
+  }
+  /* Removing the temp dir is not async-signal-safe: say where it is. */
+  if (t_brookd.tmpdir[0]) {
+    static const char msg[] = "\ninterrupted: brookd stopped; its temp dir is left at ";
+    if (write(2, msg, sizeof(msg) - 1) < 0 || write(2, t_brookd.tmpdir, strlen(t_brookd.tmpdir)) < 0 ||
+        write(2, "\n", 1) < 0) {
+    }
   }
   _exit(128 + sig);
 }
