@@ -154,7 +154,6 @@ void broker_storage_close(brook_broker_t *b);
 /** Writes recovery-point and log-start-offset checkpoints. */
 void broker_checkpoint(brook_broker_t *b);
 topic_t *broker_topic(brook_broker_t *b, const char *name, int32_t len);
-partition_t *broker_partition(brook_broker_t *b, const char *name, int32_t len, int32_t index);
 /** The partition of t at index, NULL if t is NULL or index is out of range. */
 static inline partition_t *topic_partition(const topic_t *t, int32_t index) {
   return t && index >= 0 && index < t->nparts ? t->parts[index] : NULL;

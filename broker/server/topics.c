@@ -423,10 +423,6 @@ topic_t *broker_topic(brook_broker_t *b, const char *name, int32_t len) {
   return g_hash_table_lookup(b->topics, buf);
 }
 
-partition_t *broker_partition(brook_broker_t *b, const char *name, int32_t len, int32_t index) {
-  return topic_partition(broker_topic(b, name, len), index);
-}
-
 brook_err_t broker_topic_name_valid(const char *name, int32_t len, char *errstr, size_t errstr_size) {
   if (len <= 0) {
     snprintf(errstr, errstr_size, "Topic name is illegal, it can't be empty");

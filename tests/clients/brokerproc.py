@@ -189,6 +189,25 @@ class BrokerProc:
         return self._read_log()[-n:]
 
 
+def finish(broker, result, name):
+    """For test scripts: stops broker (SIGTERM, expecting a clean exit 0),
+    prints its log tail when something failed and a one-line summary, removes
+    its data, and returns the script's exit code."""
+    rc = broker.stop()
+    clean = rc == 0
+    if not clean:
+        print("FAIL: brookd exited with status %s after SIGTERM (expected 0); log tail:\n%s" % (rc, broker.log_tail()))
+    elif not result.wasSuccessful():
+        print("---- brookd log tail ----\n%s" % broker.log_tail())
+    broker.cleanup()
+    print("SUMMARY %s: %d run, %d failures, %d errors, %d skipped%s"
+          % (name, result.testsRun, len(result.failures), len(result.errors), len(result.skipped),
+             "" if clean else ", brookd did not exit cleanly"))
+    for t, why in result.skipped:
+        print("  skipped %s: %s" % (t.id().split(".", 1)[-1], why))
+    return 0 if result.wasSuccessful() and clean else 1
+
+
 def start_or_skip(overrides=None):
     """For test scripts: a started BrokerProc, or exit 77 with the reason if
     there is no brookd to run."""

@@ -399,17 +399,7 @@ def main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     signal.alarm(0)
-    rc = BROKER.stop()
-    clean = rc == 0
-    if not clean:
-        print("FAIL: brookd exited with status %s after SIGTERM (expected 0); log tail:\n%s" % (rc, BROKER.log_tail()))
-    elif not res.wasSuccessful():
-        print("---- brookd log tail ----\n%s" % BROKER.log_tail())
-    BROKER.cleanup()
-    print("SUMMARY confluent-kafka: %d run, %d failures, %d errors, %d skipped%s"
-          % (res.testsRun, len(res.failures), len(res.errors), len(res.skipped),
-             "" if clean else ", brookd did not exit cleanly"))
-    return 0 if res.wasSuccessful() and clean else 1
+    return brokerproc.finish(BROKER, res, "confluent-kafka")
 
 
 if __name__ == "__main__":

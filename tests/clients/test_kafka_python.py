@@ -569,26 +569,7 @@ def main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     signal.alarm(0)
-    rc = BROKER.stop()
-    clean = rc == 0
-    if not clean:
-        print("FAIL: brookd exited with status %s after SIGTERM (expected 0); log tail:\n%s" % (rc, BROKER.log_tail()))
-    elif not result.wasSuccessful():
-        print("---- brookd log tail ----\n%s" % BROKER.log_tail())
-    BROKER.cleanup()
-    print(
-        "SUMMARY kafka-python: %d run, %d failures, %d errors, %d skipped%s"
-        % (
-            result.testsRun,
-            len(result.failures),
-            len(result.errors),
-            len(result.skipped),
-            "" if clean else ", brookd did not exit cleanly",
-        )
-    )
-    for t, why in result.skipped:
-        print("  skipped %s: %s" % (t.id().split(".", 1)[1], why))
-    return 0 if result.wasSuccessful() and clean else 1
+    return brokerproc.finish(BROKER, result, "kafka-python")
 
 
 if __name__ == "__main__":
