@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #define BROOK_ERR_LIST(X)                                                                     \
+  X(_NOSPC, -209, "no space left on device")                                                  \
+  X(_CORRUPT, -208, "stored data is corrupt")                                                 \
+  X(_LOCKED, -207, "locked by another process")                                               \
   X(_BAD_CONFIG, -206, "invalid configuration")                                               \
   X(_IO, -205, "local I/O error")                                                             \
   X(_NOMEM, -204, "out of memory")                                                            \
