@@ -85,7 +85,9 @@ static gpointer broker_thread(gpointer arg) {
 }
 
 static void broker_free(brook_broker_t *b) {
-  net_destroy(b->net);
+  net_destroy(b->net); /* first: closing connections drops parked requests, which groups reference */
+  group_coord_close(b);
+  broker_timers_destroy(b);
   brook_arena_destroy(b->spare_arena);
   broker_storage_close(b);
   if (b->topics) g_hash_table_destroy(b->topics);
@@ -114,6 +116,7 @@ brook_broker_t *brook_broker_start(const brook_broker_conf_t *conf, char *errstr
   b->net = net_new(b, errstr, errstr_size);
   if (!b->net) goto fail;
   if (broker_storage_open(b, errstr, errstr_size)) goto fail;
+  if (group_coord_open(b, errstr, errstr_size)) goto fail;
 
   if (b->bconf.advertised_listeners) {
     /* PLAINTEXT://host:port of the first advertised listener */

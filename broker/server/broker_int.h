@@ -90,8 +90,17 @@ typedef struct brook_req {
   brook_arena_t *arena;  /* everything decoded/allocated for this request */
   uint8_t *frame_copy;   /* set when the request outlives its read buffer */
   int64_t recv_ms;
-  int64_t deadline_ms;   /* parked fetch: when to answer anyway */
+  int64_t deadline_ms;   /* parked and polled: when to answer anyway; -1 none */
   void *parked_state;    /* handler's own data while parked */
+  /* A parked request is either polled (fetch: parked_ready is re-asked after
+   * appends and at deadline_ms, and answers from parked_state when it says
+   * true) or completed by its owner (group joins and syncs: parked_ready is
+   * NULL; the owner calls broker_req_complete). parked_drop, if set, tells
+   * the owner that the connection went away and the request is being freed. */
+  bool (*parked_ready)(brook_broker_t *b, struct brook_req *req, bool deadline_passed);
+  void (*parked_drop)(struct brook_req *req);
+  void *parked_owner;    /* for parked_drop */
+  GList *park_link;      /* in b->parked */
 } brook_req_t;
 
 typedef enum handler_ret {
@@ -100,6 +109,18 @@ typedef enum handler_ret {
   HANDLER_PARKED = 2,      /* will complete later via broker_req_complete */
   HANDLER_CLOSE = 3,       /* protocol violation: close the connection */
 } handler_ret_t;
+
+/** A one-shot timer on the broker loop, embedded in its owner (timer.c). */
+typedef void (*broker_timer_fn)(brook_broker_t *b, void *arg);
+typedef struct broker_timer {
+  int64_t deadline_ms;
+  uint64_t seq;
+  broker_timer_fn fire;
+  void *arg;
+  bool armed;
+} broker_timer_t;
+
+typedef struct group_coord group_coord_t;
 
 typedef handler_ret_t (*handler_fn)(brook_broker_t *b, brook_req_t *req, void *resp);
 
@@ -134,7 +155,10 @@ struct brook_broker {
   int64_t next_producer_id;
   int64_t producer_id_block_end; /* persisted upper bound of handed-out ids */
 
-  GQueue parked;         /* brook_req_t* parked fetches */
+  GQueue parked;         /* brook_req_t* parked requests (fetches, group joins/syncs) */
+  GTree *timers;         /* broker_timer_t*, nearest deadline first (timer.c) */
+  uint64_t timer_seq;
+  group_coord_t *groups; /* the group coordinator (group.c) */
   bool data_appended;    /* since parked fetches were last checked */
   int lock_fd;             /* flock'ed <log.dirs>/.lock, -1 when not held */
   int64_t last_checkpoint_ms;
@@ -144,6 +168,26 @@ struct brook_broker {
 
 /* ---- time ---- */
 int64_t broker_now_ms(void);
+
+/* ---- timers (timer.c) ---- */
+/** Arms (or re-arms) t to call fire(b, arg) at deadline_ms. */
+void broker_timer_arm(brook_broker_t *b, broker_timer_t *t, int64_t deadline_ms, broker_timer_fn fire, void *arg);
+/** Disarms t; harmless if not armed. Must be called before freeing an armed timer's owner. */
+void broker_timer_cancel(brook_broker_t *b, broker_timer_t *t);
+/** Nearest deadline, -1 if none. */
+int64_t broker_timers_next(brook_broker_t *b);
+/** Fires every timer due at now_ms. */
+void broker_timers_run(brook_broker_t *b, int64_t now_ms);
+void broker_timers_destroy(brook_broker_t *b);
+
+/* ---- group coordinator (group.c, group_log.c) ---- */
+/** Creates the coordinator and loads every group from __consumer_offsets (if
+ *  the topic exists). Called after broker_storage_open. */
+brook_err_t group_coord_open(brook_broker_t *b, char *errstr, size_t errstr_size);
+/** Frees all group state (after the network is gone: no parked requests remain). */
+void group_coord_close(brook_broker_t *b);
+/** Periodic work: offset expiry. */
+void group_coord_housekeep(brook_broker_t *b, int64_t now_ms);
 
 /* ---- topics.c ---- */
 /** Loads meta.properties (creating cluster id), the topic registry, and opens
@@ -209,7 +253,13 @@ void broker_serve_frame(brook_broker_t *b, conn_t *conn, const uint8_t *frame, s
 /** Finishes a parked request: encodes resp and queues it, then resumes the connection. */
 void broker_req_complete(brook_broker_t *b, brook_req_t *req, void *resp);
 void broker_req_free(brook_req_t *req);
-/** Re-examines parked fetches (after appends, and when deadlines pass). */
+/** Parks req until its owner completes it (parked_ready NULL) or until
+ *  parked_ready says so (polled after appends and at deadline_ms). */
+void broker_req_park(brook_broker_t *b, brook_req_t *req);
+/** Takes a parked request out of the parked queue (its owner is about to
+ *  complete it). */
+void broker_req_unpark(brook_broker_t *b, brook_req_t *req);
+/** Re-examines polled parked requests (after appends, and when deadlines pass). */
 void broker_parked_poll(brook_broker_t *b, int64_t now_ms);
 /** Drops a closing connection's parked request. */
 void broker_conn_closed(brook_broker_t *b, conn_t *conn);
@@ -236,6 +286,17 @@ handler_ret_t handle_describe_configs(brook_broker_t *b, brook_req_t *req, void 
 handler_ret_t handle_alter_configs(brook_broker_t *b, brook_req_t *req, void *resp);
 handler_ret_t handle_incremental_alter_configs(brook_broker_t *b, brook_req_t *req, void *resp);
 handler_ret_t handle_init_producer_id(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_find_coordinator(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_join_group(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_sync_group(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_heartbeat(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_leave_group(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_offset_commit(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_offset_fetch(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_describe_groups(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_list_groups(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_delete_groups(brook_broker_t *b, brook_req_t *req, void *resp);
+handler_ret_t handle_offset_delete(brook_broker_t *b, brook_req_t *req, void *resp);
 
 /* fetch.c internals used by the dispatcher: rebuilds a parked fetch's answer in
  * req->parked_state; true when it should be sent now (then it holds slices). */

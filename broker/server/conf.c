@@ -101,7 +101,36 @@ const conf_prop_t brook_broker_props[] = {
      "Accepted for compatibility. brookd serves all requests on one event-loop thread (appends are page-cache writes; "
      "fetches use sendfile), so there is no request-handler pool to size."},
     {"offsets.topic.num.partitions", CONF_INT, "50", 1, I32MAX, NULL, CONF_BROKER | CONF_READONLY,
-     B(offsets_topic_num_partitions), 0, NULL, "Partitions of __consumer_offsets (used by the group coordinator)."},
+     B(offsets_topic_num_partitions), 0, NULL,
+     "Partitions of __consumer_offsets, where the group coordinator keeps committed offsets and group metadata. A "
+     "group lives on partition abs(javaHashCode(group.id)) % this, as in Kafka; fixed once the topic exists."},
+    {"offsets.topic.segment.bytes", CONF_INT, "104857600", 1024, I32MAX, NULL, CONF_BROKER | CONF_READONLY,
+     B(offsets_topic_segment_bytes), 0, NULL,
+     "Segment size of __consumer_offsets. When a partition of it grows past this, the coordinator rewrites the live "
+     "offsets and group records at its end and drops what lies before (compaction by rewrite), so it stays bounded."},
+    {"offsets.retention.minutes", CONF_INT, "10080", 1, I32MAX, NULL, CONF_BROKER, B(offsets_retention_ms), 60000, NULL,
+     "Committed offsets of a group that has been empty this long are deleted (standalone consumers: this long after "
+     "the commit)."},
+    {"offsets.retention.check.interval.ms", CONF_LONG, "600000", 1, I64MAX, NULL, CONF_BROKER,
+     B(offsets_retention_check_interval_ms), 0, NULL, "How often expired offsets are looked for."},
+    {"offset.metadata.max.bytes", CONF_INT, "4096", 0, I32MAX, NULL, CONF_BROKER, B(offset_metadata_max_bytes), 0,
+     NULL, "Longest metadata string accepted with a committed offset (OFFSET_METADATA_TOO_LARGE above it)."},
+    {"group.initial.rebalance.delay.ms", CONF_INT, "3000", 0, I32MAX, NULL, CONF_BROKER,
+     B(group_initial_rebalance_delay_ms), 0, NULL,
+     "When an empty group gets its first member, the coordinator waits this long (extended by the same again for "
+     "each newcomer, up to the rebalance timeout) so that members starting together share one rebalance."},
+    {"group.min.session.timeout.ms", CONF_INT, "6000", 0, I32MAX, NULL, CONF_BROKER, B(group_min_session_timeout_ms),
+     0, NULL, "Smallest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT below it)."},
+    {"group.max.session.timeout.ms", CONF_INT, "1800000", 0, I32MAX, NULL, CONF_BROKER,
+     B(group_max_session_timeout_ms), 0, NULL,
+     "Largest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT above it)."},
+    {"group.max.size", CONF_INT, "2147483647", 1, I32MAX, NULL, CONF_BROKER, B(group_max_size), 0, NULL,
+     "Most members one group may have (GROUP_MAX_SIZE_REACHED beyond it)."},
+    {"offsets.commit.timeout.ms", CONF_INT, "5000", 1, I32MAX, NULL, CONF_BROKER | CONF_IGNORED, NOFIELD, 0, NULL,
+     "Accepted for compatibility; a commit is written to the local log before it is answered, nothing waits on "
+     "replicas."},
+    {"offsets.load.buffer.size", CONF_INT, "5242880", 1, I32MAX, NULL, CONF_BROKER | CONF_IGNORED, NOFIELD, 0, NULL,
+     "Accepted for compatibility; groups are loaded at start-up in whole batches."},
     {"producer.id.expiration.ms", CONF_INT, "86400000", 1, I32MAX, NULL, CONF_BROKER, B(producer_id_expiration_ms), 0,
      NULL, "How long an idle idempotent producer's sequence state is kept."},
     /* Stock server.properties settings that have no meaning for one node. */
@@ -129,8 +158,6 @@ const conf_prop_t brook_broker_props[] = {
      "Accepted for compatibility; there are no other brokers."},
     {"listener.security.protocol.map", CONF_STRING, NULL, 0, 0, NULL, CONF_BROKER | CONF_IGNORED, NOFIELD, 0, NULL,
      "Accepted for compatibility; only PLAINTEXT is served."},
-    {"group.initial.rebalance.delay.ms", CONF_INT, "3000", 0, I32MAX, NULL, CONF_BROKER | CONF_IGNORED, NOFIELD, 0, NULL,
-     "Accepted; consumer groups are not served yet."},
     {NULL},
 };
 

@@ -103,6 +103,14 @@ typedef struct brook_bconf {
   int64_t max_connections;
   int64_t num_io_threads;
   int64_t offsets_topic_num_partitions;
+  int64_t offsets_topic_segment_bytes;
+  int64_t offsets_retention_ms;
+  int64_t offsets_retention_check_interval_ms;
+  int64_t offset_metadata_max_bytes;
+  int64_t group_initial_rebalance_delay_ms;
+  int64_t group_min_session_timeout_ms;
+  int64_t group_max_session_timeout_ms;
+  int64_t group_max_size;
   int64_t producer_id_expiration_ms;
   /* defaults of topic settings (log.* synonyms) */
   brook_tconf_t topic;

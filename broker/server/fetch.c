@@ -141,5 +141,6 @@ handler_ret_t handle_fetch(brook_broker_t *b, brook_req_t *req, void *resp_) {
   release_slices(resp);
   req->parked_state = resp;
   req->deadline_ms = req->recv_ms + r->max_wait_ms;
+  req->parked_ready = fetch_ready;
   return HANDLER_PARKED;
 }

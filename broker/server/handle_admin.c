@@ -405,6 +405,11 @@ handler_ret_t handle_delete_topics(brook_broker_t *b, brook_req_t *req, void *re
                                         it->name.ptr ? it->name.ptr : "");
       }
     }
+    if (it->topic && it->topic->internal) { /* the coordinators' own topics stay */
+      it->err = BROOK_ERR_INVALID_REQUEST;
+      it->owned_msg = g_strdup_printf("Internal topic %s cannot be deleted.", it->topic->name);
+      it->topic = NULL;
+    }
   }
   /* a name and an id that reach the same topic: refuse both, delete nothing */
   GHashTable *first = g_hash_table_new(g_direct_hash, g_direct_equal); /* topic -> index + 1 */
@@ -504,6 +509,11 @@ handler_ret_t handle_create_partitions(brook_broker_t *b, brook_req_t *req, void
       for (int32_t j = 0; !err && j < rt->assignments.count; j++)
         err = check_replicas(b, rt->assignments.items[j].broker_ids.items, rt->assignments.items[j].broker_ids.count,
                              errstr, sizeof errstr);
+    }
+    if (!err && t->internal) {
+      snprintf(errstr, sizeof errstr, "Partitions cannot be added to internal topic %s: groups map to its partitions.",
+               t->name);
+      err = BROOK_ERR_INVALID_REQUEST;
     }
     if (!err) err = broker_topic_add_partitions(b, t, rt->count, r->validate_only, errstr, sizeof errstr);
 

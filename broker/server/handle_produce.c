@@ -49,6 +49,7 @@ handler_ret_t handle_produce(brook_broker_t *b, brook_req_t *req, void *resp_) {
       brook_err_t err = topic_err;
       partition_t *part = NULL;
       if (!err && !(part = topic_partition(t, pd->index))) err = BROOK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (!err && t->internal) err = BROOK_ERR_INVALID_TOPIC_EXCEPTION; /* only the coordinators write there */
       if (!err && pd->records.len <= 0) err = BROOK_ERR_CORRUPT_MESSAGE;
       if (!err) {
         char msg[256] = "";

@@ -38,6 +38,17 @@ const api_handler_t brook_api_handlers[] = {
     {BROOK_API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
     {BROOK_API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {BROOK_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
+    {BROOK_API_OFFSET_COMMIT, 2, 8, handle_offset_commit},
+    {BROOK_API_OFFSET_FETCH, 1, 8, handle_offset_fetch},
+    {BROOK_API_FIND_COORDINATOR, 0, 4, handle_find_coordinator},
+    {BROOK_API_JOIN_GROUP, 0, 9, handle_join_group},
+    {BROOK_API_HEARTBEAT, 0, 4, handle_heartbeat},
+    {BROOK_API_LEAVE_GROUP, 0, 5, handle_leave_group},
+    {BROOK_API_SYNC_GROUP, 0, 5, handle_sync_group},
+    {BROOK_API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
+    {BROOK_API_LIST_GROUPS, 0, 4, handle_list_groups},
+    {BROOK_API_DELETE_GROUPS, 0, 2, handle_delete_groups},
+    {BROOK_API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {-1, 0, 0, NULL},
 };
 
@@ -156,8 +167,7 @@ void broker_serve_frame(brook_broker_t *b, conn_t *conn, const uint8_t *frame, s
       broker_req_free(req);
       break;
     case HANDLER_PARKED:
-      g_queue_push_tail(&b->parked, req);
-      conn_set_parked(conn, true);
+      broker_req_park(b, req);
       break;
     case HANDLER_CLOSE:
       conn_close_later(conn, "protocol violation");
@@ -166,8 +176,21 @@ void broker_serve_frame(brook_broker_t *b, conn_t *conn, const uint8_t *frame, s
   }
 }
 
+void broker_req_park(brook_broker_t *b, brook_req_t *req) {
+  if (!req->parked_ready) req->deadline_ms = -1;
+  g_queue_push_tail(&b->parked, req);
+  req->park_link = b->parked.tail;
+  conn_set_parked(req->conn, true);
+}
+
+void broker_req_unpark(brook_broker_t *b, brook_req_t *req) {
+  if (!req->park_link) return;
+  g_queue_delete_link(&b->parked, req->park_link);
+  req->park_link = NULL;
+}
+
 void broker_req_complete(brook_broker_t *b, brook_req_t *req, void *resp) {
-  (void)b;
+  broker_req_unpark(b, req);
   conn_t *conn = req->conn;
   respond_api(req, resp);
   broker_req_free(req);
@@ -183,8 +206,9 @@ void broker_parked_poll(brook_broker_t *b, int64_t now_ms) {
   for (GList *l = b->parked.head, *next; l; l = next) {
     next = l->next;
     brook_req_t *req = l->data;
-    if (fetch_ready(b, req, now_ms >= req->deadline_ms)) {
+    if (req->parked_ready && req->parked_ready(b, req, now_ms >= req->deadline_ms)) {
       g_queue_delete_link(&b->parked, l);
+      req->park_link = NULL;
       g_queue_push_tail(&ready, req);
     }
   }
@@ -196,8 +220,10 @@ int64_t broker_next_deadline(brook_broker_t *b) {
   int64_t dl = -1;
   for (GList *l = b->parked.head; l; l = l->next) {
     brook_req_t *req = l->data;
-    if (dl < 0 || req->deadline_ms < dl) dl = req->deadline_ms;
+    if (req->deadline_ms >= 0 && (dl < 0 || req->deadline_ms < dl)) dl = req->deadline_ms;
   }
+  int64_t t = broker_timers_next(b);
+  if (t >= 0 && (dl < 0 || t < dl)) dl = t;
   return dl;
 }
 
@@ -207,6 +233,8 @@ void broker_conn_closed(brook_broker_t *b, conn_t *conn) {
     brook_req_t *req = l->data;
     if (req->conn == conn) {
       g_queue_delete_link(&b->parked, l);
+      req->park_link = NULL;
+      if (req->parked_drop) req->parked_drop(req);
       broker_req_free(req);
     }
   }

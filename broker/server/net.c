@@ -62,6 +62,7 @@ struct conn {
   bool in_epoll_out;
   bool reading;        /* EPOLLIN registered */
   bool serving;        /* inside conn_serve: nested calls return at once */
+  bool resume_pending; /* in net->resumed */
   int64_t last_active_ms;
   GList *link;         /* in net->conns */
 };
@@ -78,6 +79,7 @@ struct net {
   int nconns;
   uint64_t next_conn_id;
   GPtrArray *dead; /* connections to free at the end of the iteration */
+  GPtrArray *resumed; /* unparked connections to serve once the current work is done */
   int64_t next_idle_sweep_ms;
 };
 
@@ -161,6 +163,7 @@ net_t *net_new(brook_broker_t *b, char *errstr, size_t errstr_size) {
   net_t *net = g_new0(net_t, 1);
   net->b = b;
   net->dead = g_ptr_array_new();
+  net->resumed = g_ptr_array_new();
   net->epfd = epoll_create1(EPOLL_CLOEXEC);
   net->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = TAG_WAKE};
@@ -364,10 +367,27 @@ void conn_queue_response(conn_t *conn, brook_buf_t *buf) {
   conn_flush(conn);
 }
 
+/* Serving the connection's next buffered frame is deferred to the end of the
+ * loop iteration: a request is often completed from inside another request's
+ * handler (the last member joining answers every member's JoinGroup), and
+ * serving now would re-enter that handler's state. */
 void conn_resume(conn_t *conn) {
   conn->parked = false;
-  if (conn->fd < 0) return;
-  conn_serve(conn);
+  if (conn->fd < 0 || conn->resume_pending) return;
+  conn->resume_pending = true;
+  g_ptr_array_add(conn->net->resumed, conn);
+}
+
+static void serve_resumed(net_t *net) {
+  for (guint i = 0; i < net->resumed->len; i++) { /* serving may resume more: len is re-read */
+    conn_t *conn = net->resumed->pdata[i];
+    conn->resume_pending = false;
+    if (conn->fd >= 0 && !conn->parked) {
+      conn_serve(conn);
+      if (conn->fd >= 0) conn_update_events(conn);
+    }
+  }
+  g_ptr_array_set_size(net->resumed, 0);
 }
 
 /* Collects what to write next, in stream order: up to 64 memory pieces (from
@@ -519,12 +539,14 @@ void net_run(net_t *net) {
       if (conn->fd >= 0 && (evs[i].events & EPOLLIN) && conn->reading) conn_read(conn);
     }
     now = broker_now_ms();
+    if (dl >= 0 && dl <= now) broker_timers_run(b, now);
     if (b->data_appended || (dl >= 0 && dl <= now)) broker_parked_poll(b, now);
     if (now >= b->next_housekeep_ms) broker_housekeep(b, now);
     if (now >= net->next_idle_sweep_ms) {
       idle_sweep(net, now);
       net->next_idle_sweep_ms = now + IDLE_SWEEP_MS;
     }
+    serve_resumed(net);
     for (guint i = 0; i < net->dead->len; i++) conn_free(net->dead->pdata[i]);
     g_ptr_array_set_size(net->dead, 0);
   }
@@ -542,6 +564,7 @@ void net_destroy(net_t *net) {
   while (net->conns) conn_close(net->conns->data, "broker shutting down");
   for (guint i = 0; i < net->dead->len; i++) conn_free(net->dead->pdata[i]);
   g_ptr_array_free(net->dead, TRUE);
+  g_ptr_array_free(net->resumed, TRUE);
   for (int i = 0; i < net->nlisteners; i++) close(net->lfds[i]);
   if (net->wakefd >= 0) close(net->wakefd);
   if (net->epfd >= 0) close(net->epfd);

@@ -286,7 +286,7 @@ static topic_t *topic_new(const char *name, int32_t nparts, GHashTable *override
   t->nparts = nparts;
   t->parts = g_new0(partition_t *, nparts);
   t->overrides = overrides ? overrides : g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  t->internal = name[0] == '_' && name[1] == '_';
+  t->internal = !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
   return t;
 }
 
@@ -608,6 +608,7 @@ void broker_housekeep(brook_broker_t *b, int64_t now_ms) {
       partition_expire_producers(t->parts[i], now_ms, b->bconf.producer_id_expiration_ms);
     }
   }
+  group_coord_housekeep(b, now_ms);
   if (now_ms - b->last_checkpoint_ms >= 60000) { /* Kafka's log.flush.offset.checkpoint.interval.ms */
     broker_checkpoint(b);
     b->last_checkpoint_ms = now_ms;
