@@ -108,6 +108,8 @@ typedef enum handler_ret {
   HANDLER_NO_RESPONSE = 1, /* e.g. produce with acks=0 */
   HANDLER_PARKED = 2,      /* will complete later via broker_req_complete */
   HANDLER_CLOSE = 3,       /* protocol violation: close the connection */
+  HANDLER_TAKEN = 4,       /* the handler parked the request itself (broker_req_park) and its
+                              owner completes it, possibly already did: touch it no more */
 } handler_ret_t;
 
 /** A one-shot timer on the broker loop, embedded in its owner (timer.c). */
@@ -204,7 +206,7 @@ static inline partition_t *topic_partition(const topic_t *t, int32_t index) {
 }
 /** Validates a topic name as Kafka does (legal chars, length ≤ 249, not "." / ".."). */
 brook_err_t broker_topic_name_valid(const char *name, int32_t len, char *errstr, size_t errstr_size);
-/** Creates a topic; overrides (may be NULL) are validated first. */
+/** Creates a topic; overrides (may be NULL, transfer full) are validated first. */
 brook_err_t broker_topic_create(brook_broker_t *b, const char *name, int32_t nparts, GHashTable *overrides,
                                 bool validate_only, char *errstr, size_t errstr_size, topic_t **out);
 brook_err_t broker_topic_delete(brook_broker_t *b, topic_t *t);

@@ -213,8 +213,7 @@ brook_err_t group_coord_ensure_topic(brook_broker_t *b) {
     g_hash_table_insert(ov, g_strdup("segment.bytes"),
                         g_strdup_printf("%" PRId64, b->bconf.offsets_topic_segment_bytes));
     brook_err_t err = broker_topic_create(b, GROUP_OFFSETS_TOPIC, (int32_t)b->bconf.offsets_topic_num_partitions, ov,
-                                          false, errstr, sizeof errstr, &t);
-    g_hash_table_destroy(ov);
+                                          false, errstr, sizeof errstr, &t); /* takes ov */
     if (err) {
       brook_log(BROOK_LOG_ERR, "group", "cannot create %s: %s", GROUP_OFFSETS_TOPIC, errstr);
       return BROOK_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -445,7 +444,7 @@ static void park(brook_broker_t *b, brook_req_t *req, void *resp, member_t *m) {
   req->parked_owner = m;
   req->parked_drop = request_dropped;
   req->parked_ready = NULL;
-  (void)b;
+  broker_req_park(b, req); /* before anything can answer it */
 }
 
 /* ---- the rebalance ---- */
@@ -716,7 +715,7 @@ static handler_ret_t add_member_and_rebalance(brook_broker_t *b, group_t *g, bro
     prepare_rebalance(b, g, "new member joined");
   else
     maybe_complete_join(b, g);
-  return HANDLER_PARKED;
+  return HANDLER_TAKEN;
 }
 
 static handler_ret_t update_member_and_rebalance(brook_broker_t *b, group_t *g, member_t *m, brook_req_t *req,
@@ -730,7 +729,7 @@ static handler_ret_t update_member_and_rebalance(brook_broker_t *b, group_t *g, 
   park(b, req, resp, m);
   if (g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE) prepare_rebalance(b, g, reason);
   maybe_complete_join(b, g);
-  return HANDLER_PARKED;
+  return HANDLER_TAKEN;
 }
 
 /* A static member restarting: its new id replaces the old one, which is fenced. */
@@ -770,12 +769,12 @@ static handler_ret_t static_member_rejoin(brook_broker_t *b, group_t *g, member_
     m->join_req = req;
     park(b, req, resp, m);
     maybe_complete_join(b, g);
-    ret = HANDLER_PARKED;
+    ret = HANDLER_TAKEN;
   } else {
     m->join_req = req;
     park(b, req, resp, m);
     prepare_rebalance(b, g, "static member changed its protocols");
-    ret = HANDLER_PARKED;
+    ret = HANDLER_TAKEN;
   }
   g_free(old_leader);
   return ret;
@@ -954,7 +953,7 @@ handler_ret_t handle_sync_group(brook_broker_t *b, brook_req_t *req, void *resp_
     if (m->sync_req) sync_answer(b, m, BROOK_ERR_REBALANCE_IN_PROGRESS);
     m->sync_req = req;
     park(b, req, resp, m);
-    ret = HANDLER_PARKED;
+    ret = HANDLER_TAKEN;
     if (!strcmp(g->leader, m->id)) sync_complete(b, g, r);
   }
   g_free(gid);

@@ -169,6 +169,8 @@ void broker_serve_frame(brook_broker_t *b, conn_t *conn, const uint8_t *frame, s
     case HANDLER_PARKED:
       broker_req_park(b, req);
       break;
+    case HANDLER_TAKEN:
+      break;
     case HANDLER_CLOSE:
       conn_close_later(conn, "protocol violation");
       broker_req_free(req);

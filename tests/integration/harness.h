@@ -81,16 +81,28 @@ static inline gpointer drain_stderr(gpointer arg) {
   return NULL;
 }
 
-/* brookd as a subprocess (path from $BROOKD). Waits for its listening line. */
-static inline void harness_spawn(harness_t *h) {
+/* brookd as a subprocess (path from $BROOKD) with extra settings (NULL or
+ * NULL-terminated name, value, ...). Waits for its listening line. */
+static inline void harness_spawn_with(harness_t *h, const char *const *extra) {
   const char *brookd = g_getenv("BROOKD");
   g_assert_nonnull(brookd);
   if (!h->dir) h->dir = g_dir_make_tmp("brook-test-XXXXXX", NULL);
   char *logs = g_strdup_printf("log.dirs=%s/logs", h->dir);
-  const char *argv[] = {brookd, "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", logs, NULL};
+  GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(args, g_strdup(brookd));
+  g_ptr_array_add(args, g_strdup("--override"));
+  g_ptr_array_add(args, g_strdup("listeners=PLAINTEXT://127.0.0.1:0"));
+  g_ptr_array_add(args, g_strdup("--override"));
+  g_ptr_array_add(args, g_strdup(logs));
+  for (int i = 0; extra && extra[i]; i += 2) {
+    g_ptr_array_add(args, g_strdup("--override"));
+    g_ptr_array_add(args, g_strdup_printf("%s=%s", extra[i], extra[i + 1]));
+  }
+  g_ptr_array_add(args, NULL);
+  char **argv = (char **)args->pdata;
   int err_fd;
   GError *gerr = NULL;
-  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &h->pid, NULL, NULL,
+  if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &h->pid, NULL, NULL,
                                 &err_fd, &gerr))
     g_error("spawn brookd: %s", gerr->message);
   /* read stderr until the listening line (bounded: 20 s) */
@@ -109,7 +121,10 @@ static inline void harness_spawn(harness_t *h) {
   /* keep draining stderr so brookd never blocks on a full pipe */
   g_thread_unref(g_thread_new("drain", drain_stderr, f));
   g_free(logs);
+  g_ptr_array_free(args, TRUE);
 }
+
+static inline void harness_spawn(harness_t *h) { harness_spawn_with(h, NULL); }
 
 /* Sends sig to the subprocess and waits for it to exit (the test's meson
  * timeout bounds a broker that would not). Returns the wait status. */
