@@ -188,8 +188,6 @@ void broker_timers_destroy(brook_broker_t *b);
 brook_err_t group_coord_open(brook_broker_t *b, char *errstr, size_t errstr_size);
 /** Frees all group state (after the network is gone: no parked requests remain). */
 void group_coord_close(brook_broker_t *b);
-/** Periodic work: offset expiry. */
-void group_coord_housekeep(brook_broker_t *b, int64_t now_ms);
 
 /* ---- topics.c ---- */
 /** Loads meta.properties (creating cluster id), the topic registry, and opens

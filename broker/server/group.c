@@ -58,6 +58,7 @@
 #define NEW_MEMBER_JOIN_TIMEOUT_MS 300000 /* Kafka's GroupCoordinator.NewMemberJoinTimeoutMs */
 
 static void prepare_rebalance(brook_broker_t *b, group_t *g, const char *reason);
+static void expire_offsets(brook_broker_t *b, void *unused);
 static void maybe_complete_join(brook_broker_t *b, group_t *g);
 static void remove_member(brook_broker_t *b, group_t *g, member_t *m, const char *reason);
 
@@ -231,7 +232,8 @@ brook_err_t group_coord_open(brook_broker_t *b, char *errstr, size_t errstr_size
   group_coord_t *gc = g_new0(group_coord_t, 1);
   gc->groups = g_hash_table_new(g_str_hash, g_str_equal);
   b->groups = gc;
-  gc->next_expiry_ms = broker_now_ms() + b->bconf.offsets_retention_check_interval_ms;
+  broker_timer_arm(b, &gc->expiry, broker_now_ms() + b->bconf.offsets_retention_check_interval_ms, expire_offsets,
+                   NULL);
   if (!broker_topic(b, GROUP_OFFSETS_TOPIC, (int32_t)strlen(GROUP_OFFSETS_TOPIC))) return BROOK_ERR_NONE;
   if (group_coord_ensure_topic(b)) {
     snprintf(errstr, errstr_size, "cannot open %s", GROUP_OFFSETS_TOPIC);
@@ -243,6 +245,7 @@ brook_err_t group_coord_open(brook_broker_t *b, char *errstr, size_t errstr_size
 void group_coord_close(brook_broker_t *b) {
   group_coord_t *gc = b->groups;
   if (!gc) return;
+  broker_timer_cancel(b, &gc->expiry);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, gc->groups);
@@ -696,7 +699,10 @@ static member_t *member_add(brook_broker_t *b, group_t *g, char *member_id, cons
   m->is_new = true;
   g_hash_table_insert(g->members, m->id, m);
   if (m->instance_id) g_hash_table_insert(g->static_members, m->instance_id, m);
-  if (!g->protocol_type) g->protocol_type = g_strdup(m->protocol_type);
+  if (g_hash_table_size(g->members) == 1) { /* the first member decides the protocol type */
+    g_free(g->protocol_type);
+    g->protocol_type = g_strdup(m->protocol_type);
+  }
   if (!g->leader) g->leader = g_strdup(m->id);
   if (g->state == GROUP_PREPARING_REBALANCE && g->initial_delay) g->new_member_added = true;
   session_arm(b, m, NEW_MEMBER_JOIN_TIMEOUT_MS);
@@ -1079,10 +1085,10 @@ bool group_subscribes_to(group_t *g, const char *topic) {
  * empty for offsets.retention.minutes; a group without a protocol type
  * (standalone consumers committing with generation -1) has each offset
  * expire that long after its commit. An explicit v2-4 retention wins. */
-void group_coord_housekeep(brook_broker_t *b, int64_t now_ms) {
+static void expire_offsets(brook_broker_t *b, void *unused) {
   group_coord_t *gc = b->groups;
-  if (!gc || now_ms < gc->next_expiry_ms) return;
-  gc->next_expiry_ms = now_ms + b->bconf.offsets_retention_check_interval_ms;
+  int64_t now_ms = broker_now_ms();
+  broker_timer_arm(b, &gc->expiry, now_ms + b->bconf.offsets_retention_check_interval_ms, expire_offsets, NULL);
   int64_t retention = b->bconf.offsets_retention_ms;
   GPtrArray *dead = g_ptr_array_new();
   GHashTableIter it;

@@ -91,7 +91,7 @@ typedef struct pending_member {
 struct group_coord {
   GHashTable *groups;      /* group id -> group_t (owned) */
   topic_t *topic;          /* __consumer_offsets, NULL until first needed */
-  int64_t next_expiry_ms;
+  broker_timer_t expiry;   /* offsets.retention.check.interval.ms */
   int64_t *rewrite_from;   /* per log partition: log size when the last rewrite ended */
   int32_t nrewrite;
 };

@@ -608,7 +608,6 @@ void broker_housekeep(brook_broker_t *b, int64_t now_ms) {
       partition_expire_producers(t->parts[i], now_ms, b->bconf.producer_id_expiration_ms);
     }
   }
-  group_coord_housekeep(b, now_ms);
   if (now_ms - b->last_checkpoint_ms >= 60000) { /* Kafka's log.flush.offset.checkpoint.interval.ms */
     broker_checkpoint(b);
     b->last_checkpoint_ms = now_ms;

@@ -626,8 +626,7 @@ static void test_offsets(void) {
 /* A v2-4 commit with a retention time expires on its own. */
 static void test_offset_expiry(void) {
   harness_t h = {0};
-  const char *conf[] = {GROUP_CONF, "offsets.retention.check.interval.ms", "20", "log.retention.check.interval.ms", "20",
-                        NULL};
+  const char *conf[] = {GROUP_CONF, "offsets.retention.check.interval.ms", "20", NULL};
   harness_start(&h, conf);
   create_topic(&h, "gt", 1);
   int fd = connect_to(&h);
