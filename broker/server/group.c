@@ -639,6 +639,7 @@ static void remove_member(brook_broker_t *b, group_t *g, member_t *m, const char
     case GROUP_STABLE:
     case GROUP_COMPLETING_REBALANCE:
       prepare_rebalance(b, g, reason);
+      maybe_complete_join(b, g); /* the last member gone: Empty before the leave is answered, as in Kafka */
       break;
     case GROUP_PREPARING_REBALANCE:
       maybe_complete_join(b, g);

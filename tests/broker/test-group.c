@@ -333,6 +333,16 @@ static void test_rebalance_two_members(void) {
   g_assert_cmpint(a.gen, ==, 3);
   g_assert_cmpint(a.nmembers, ==, 1);
   g_assert_cmpstr(a.proto, ==, "range"); /* alone again: its first choice */
+  /* the last member leaving (v0-2 form) empties the group before the answer */
+  brook_leave_group_request_t last = {S("g2"), S(a.id), {NULL, 0}};
+  send_request(a.fd, BROOK_API_LEAVE_GROUP, 1, ++a.corr, &last);
+  ar = brook_arena_new(0);
+  lresp = recv_response(a.fd, BROOK_API_LEAVE_GROUP, 1, a.corr, ar, &keep);
+  g_assert_cmpint(lresp->error_code, ==, 0);
+  g_free(keep);
+  brook_arena_destroy(ar);
+  describe(&h, "g2", &d);
+  g_assert_cmpstr(d.state, ==, "Empty");
   close(a.fd);
   close(b.fd);
   harness_cleanup(&h);

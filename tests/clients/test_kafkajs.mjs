@@ -17,8 +17,7 @@
 // is the point). Also covered: createPartitions, deleteTopics,
 // deleteTopicRecords (DeleteRecords, log start inside a batch), the
 // idempotent producer (InitProducerId + sequences) and Metadata with
-// allow_auto_topic_creation=false. The consumer-group round trip is written but skipped until
-// groups exist (set BROOK_TEST_GROUPS=1 to run it).
+// allow_auto_topic_creation=false, and a consumer-group round trip.
 //
 // Bounds: every test races a timeout, kafkajs retries are capped, kcat runs
 // with a spawn timeout, and a watchdog exits the process if all else fails.
@@ -291,7 +290,6 @@ test('producer: send to an unknown topic fails with UNKNOWN_TOPIC_OR_PARTITION (
 })
 
 test('consumer group: subscribe and read back', async () => {
-  if (process.env.BROOK_TEST_GROUPS !== '1') throw new Skip('needs consumer groups: issue 3 (set BROOK_TEST_GROUPS=1 to run)')
   const topic = 'kjs-group'
   await withAdmin(admin => createTopic(admin, topic, 2))
   const msgs = makeMessages(50, Date.now())
