@@ -1120,7 +1120,9 @@ static void expire_offsets(brook_broker_t *b, void *unused) {
       }
     }
     g_ptr_array_free(expired, TRUE);
-    if (empty && g_hash_table_size(g->offsets) == 0 && g_hash_table_size(g->members) == 0) g_ptr_array_add(dead, g);
+    if (empty && g_hash_table_size(g->offsets) == 0 && g_hash_table_size(g->members) == 0 &&
+        g_hash_table_size(g->pending) == 0) /* not if a member is on its way in with its new id */
+      g_ptr_array_add(dead, g);
   }
   for (guint i = 0; i < dead->len; i++) {
     group_t *g = dead->pdata[i];

@@ -650,6 +650,48 @@ static void test_offset_expiry(void) {
   harness_cleanup(&h);
 }
 
+/* KIP-211: an empty group's offsets expire offsets.retention.minutes after it
+ * became empty (standalone commits: after the commit); a group with members
+ * keeps them. One minute is the smallest retention Kafka allows. */
+static void test_empty_group_retention(void) {
+  harness_t h = {0};
+  const char *conf[] = {GROUP_CONF, "offsets.retention.minutes", "1", "offsets.retention.check.interval.ms", "100", NULL};
+  harness_start(&h, conf);
+  create_topic(&h, "gt", 1);
+  int fd = connect_to(&h);
+  gm_t live, gone;
+  gm_open(&live, &h);
+  gm_open(&gone, &h);
+  int32_t lg = form_alone(&live, "live", NULL, 30000);
+  int32_t gg = form_alone(&gone, "left", NULL, 30000);
+  g_assert_cmpint(commit(fd, 7, "live", lg, live.id, "gt", 0, 1, NULL, -1), ==, 0);
+  g_assert_cmpint(commit(fd, 7, "left", gg, gone.id, "gt", 0, 2, NULL, -1), ==, 0);
+  g_assert_cmpint(commit(fd, 7, "solo", -1, "", "gt", 0, 3, NULL, -1), ==, 0);
+  brook_leave_group_request_t lr = {S("left"), S(gone.id), {NULL, 0}};
+  send_request(gone.fd, BROOK_API_LEAVE_GROUP, 1, ++gone.corr, &lr);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_leave_group_response_t *lresp = recv_response(gone.fd, BROOK_API_LEAVE_GROUP, 1, gone.corr, a, &keep);
+  g_assert_cmpint(lresp->error_code, ==, 0);
+  g_free(keep);
+  brook_arena_destroy(a);
+  gint64 t0 = g_get_monotonic_time(), until = t0 + 120 * G_USEC_PER_SEC;
+  while (fetch_committed(fd, 7, "left", "gt", 0, NULL, 0) != -1 || fetch_committed(fd, 7, "solo", "gt", 0, NULL, 0) != -1) {
+    g_assert_cmpint(heartbeat(&live, "live", NULL), ==, 0); /* the live member stays in its group */
+    g_assert_cmpint(g_get_monotonic_time(), <, until);
+    g_usleep(200000);
+  }
+  g_assert_cmpint(g_get_monotonic_time() - t0, >=, 55 * G_USEC_PER_SEC); /* not before the retention */
+  g_assert_cmpint(fetch_committed(fd, 7, "live", "gt", 0, NULL, 0), ==, 1);
+  describe_t d;
+  describe(&h, "left", &d); /* empty with no offsets: removed */
+  g_assert_cmpstr(d.state, ==, "Dead");
+  close(live.fd);
+  close(gone.fd);
+  close(fd);
+  harness_cleanup(&h);
+}
+
 /* ---- persistence ---- */
 
 /* Java's String.hashCode decides the partition, over UTF-16 code units. */
@@ -847,6 +889,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/broker/group/static-membership", test_static_membership);
   g_test_add_func("/broker/group/offsets", test_offsets);
   g_test_add_func("/broker/group/offset-expiry", test_offset_expiry);
+  g_test_add_func("/broker/group/empty-group-retention", test_empty_group_retention);
   g_test_add_func("/broker/group/persistence", test_persistence);
   g_test_add_func("/broker/group/offsets-log-bounded", test_offsets_log_bounded);
   g_test_add_func("/broker/group/admin", test_admin);
