@@ -106,6 +106,21 @@ typedef struct brook_store_opts {
   brook_changelog_sink_t sink;
 } brook_store_opts_t;
 
+/** Forwarding hook of a store: called for every record the store writes
+ *  through to its underlying storage, i.e. with caching on, once per key per
+ *  flush or eviction (the collapsed update), with caching off, once per write.
+ *  The runtime sends (key, new value) downstream, and the old value too for
+ *  tables that forward old and new. new_value == NULL is a delete; old_value
+ *  == NULL means the key was absent. For timestamped stores the values are the
+ *  plain values (no timestamp prefix) and `timestamp` is the record timestamp.
+ *  Pointers are valid for the duration of the call only. Called on the store's
+ *  thread, after the write reached the store and its changelog sink. */
+typedef struct brook_cache_flush_listener {
+  void (*apply)(void *opaque, const void *key, size_t key_len, const void *new_value, size_t new_value_len,
+                const void *old_value, size_t old_value_len, int64_t timestamp);
+  void *opaque;
+} brook_cache_flush_listener_t;
+
 /* ---- task directories and checkpoints ---- */
 
 /** Opens (creating) and locks "<state.dir>/<application.id>/<task_id>/". A
