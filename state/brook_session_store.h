@@ -27,8 +27,9 @@
  * "<task dir>/rocksdb/<name>/<name>.<segment start>") or in memory, same
  * contract. Timestamps must be >= 0 and start <= end.
  *
- * Errors, changelog, record cache, threads: as for window stores
- * (brook_window_store.h).
+ * Errors, changelog, record cache, threads, read-only views: as for window
+ * stores (brook_window_store.h). A session merge (merge_commit) is one write
+ * group for views: they see the sessions before it or the merged session.
  */
 #ifndef BROOK_SESSION_STORE_H
 #define BROOK_SESSION_STORE_H
@@ -42,6 +43,7 @@
 typedef struct brook_session_store brook_session_store_t;
 typedef struct brook_session_iter brook_session_iter_t;
 typedef struct brook_session_merge brook_session_merge_t;
+typedef struct brook_session_view brook_session_view_t;
 
 typedef struct brook_session_store_opts {
   brook_store_opts_t store;    /**< name, in_memory, logged, partition, sink, cached (record cache) */
@@ -162,6 +164,35 @@ bool brook_session_store_is_cached(const brook_session_store_t *store);
 void brook_session_store_stats(const brook_session_store_t *store, brook_session_store_stats_t *stats);
 const char *brook_session_store_name(const brook_session_store_t *store);
 const char *brook_session_store_changelog_topic(const brook_session_store_t *store);
+
+/* ---- read-only views (interactive queries) ----
+ *
+ * Same contract as window store views (brook_window_store.h): segments not
+ * the cache, never part of a write group, iterators on a point-in-time image
+ * taken at creation, BROOK_ERR__STATE after close. */
+
+/** (transfer full: brook_session_view_destroy) @locality created on the
+ *  owner thread; used and destroyed on any thread (one at a time per view) */
+brook_session_view_t *brook_session_store_view(brook_session_store_t *store);
+/** NULL is a no-op. */
+void brook_session_view_destroy(brook_session_view_t *view);
+/** As the store's find_sessions / find_sessions_range / fetch; _STATE (and
+ *  *iterp NULL) once closed. (transfer full: brook_session_iter_destroy) */
+brook_err_t brook_session_view_find_sessions(brook_session_view_t *view, const void *key, size_t key_len,
+                                             int64_t earliest_end, int64_t latest_start,
+                                             brook_session_iter_t **iterp, char *errstr, size_t errstr_size);
+brook_err_t brook_session_view_find_sessions_range(brook_session_view_t *view, const void *key_from,
+                                                   size_t from_len, const void *key_to, size_t to_len,
+                                                   int64_t earliest_end, int64_t latest_start,
+                                                   brook_session_iter_t **iterp, char *errstr,
+                                                   size_t errstr_size);
+brook_err_t brook_session_view_fetch(brook_session_view_t *view, const void *key, size_t key_len,
+                                     brook_session_iter_t **iterp, char *errstr, size_t errstr_size);
+/** As brook_session_store_fetch_session: _NOENT if none, _STATE once closed.
+ *  (transfer full: free()) */
+brook_err_t brook_session_view_fetch_session(brook_session_view_t *view, const void *key, size_t key_len,
+                                             int64_t start, int64_t end, void **valuep, size_t *value_lenp,
+                                             char *errstr, size_t errstr_size);
 
 /* ---- iterators ---- */
 

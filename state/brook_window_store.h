@@ -43,6 +43,7 @@
  * Threads: a store and its iterators belong to the stream thread that opened
  * it. Iterators must be destroyed before the store is closed. Writing while an
  * iterator is open is allowed (the iterator may or may not see the write).
+ * Read-only views (brook_window_store_view, below) may be used from any thread.
  */
 #ifndef BROOK_WINDOW_STORE_H
 #define BROOK_WINDOW_STORE_H
@@ -55,6 +56,7 @@
 
 typedef struct brook_window_store brook_window_store_t;
 typedef struct brook_window_iter brook_window_iter_t;
+typedef struct brook_window_view brook_window_view_t;
 
 typedef struct brook_window_store_opts {
   brook_store_opts_t store;    /**< name, in_memory, logged, partition, sink, cached (record cache) */
@@ -187,6 +189,51 @@ void brook_window_store_stats(const brook_window_store_t *store, brook_window_st
 /** The store's name and changelog topic. (transfer none, valid until close) */
 const char *brook_window_store_name(const brook_window_store_t *store);
 const char *brook_window_store_changelog_topic(const brook_window_store_t *store);
+
+/* ---- read-only views (interactive queries) ----
+ *
+ * A view reads the segments themselves, not the record cache: writes still in
+ * a cache show after the next flush or eviction. Consistency: the owner's
+ * writes reach views in groups — one put (with the segment drops it causes),
+ * one restore batch, one cache flush or eviction, one session merge — and a
+ * view never sees part of a group, across segments too: a view get runs
+ * between two groups, and a view iterator reads a point-in-time image taken
+ * when it is created (RocksDB: a snapshot of every segment it will visit; in
+ * memory: a copy of the entries in range), so later writes, new segments and
+ * segments the owner drops (they stay open until the iterator lets go) do not
+ * change what it returns. Expiry is as of creation. After the store closes,
+ * view calls return BROOK_ERR__STATE and open view iterators end with it
+ * (brook_window_iter_error). The owner thread must not use a view of its own
+ * store inside its flush listener (the writer holds the views' lock then).
+ *
+ * Iterators from views are ordinary brook_window_iter_t (forward order, as
+ * fetch/fetch_range/fetch_all), used and destroyed on the thread that made
+ * them; their key/value pointers are the iterator's own copies, valid until
+ * the next brook_window_iter_next or destroy, even if the store closes. */
+
+/** A view for other threads. (transfer full: brook_window_view_destroy)
+ *  @locality created on the owner thread (while the store is open); used and
+ *  destroyed on any thread (one thread at a time per view). It may outlive
+ *  the store. */
+brook_window_view_t *brook_window_store_view(brook_window_store_t *store);
+/** NULL is a no-op. Open iterators from the view stay usable. */
+void brook_window_view_destroy(brook_window_view_t *view);
+/** As brook_window_store_get: BROOK_ERR__NOENT if none, _STATE once closed.
+ *  (transfer full: free()) */
+brook_err_t brook_window_view_get(brook_window_view_t *view, const void *key, size_t key_len,
+                                  int64_t window_start, void **valuep, size_t *value_lenp, char *errstr,
+                                  size_t errstr_size);
+/** As the store's fetch / fetch_range / fetch_all; _STATE (and *iterp NULL)
+ *  once closed. (transfer full: brook_window_iter_destroy) */
+brook_err_t brook_window_view_fetch(brook_window_view_t *view, const void *key, size_t key_len,
+                                    int64_t time_from, int64_t time_to, brook_window_iter_t **iterp,
+                                    char *errstr, size_t errstr_size);
+brook_err_t brook_window_view_fetch_range(brook_window_view_t *view, const void *key_from, size_t from_len,
+                                          const void *key_to, size_t to_len, int64_t time_from,
+                                          int64_t time_to, brook_window_iter_t **iterp, char *errstr,
+                                          size_t errstr_size);
+brook_err_t brook_window_view_fetch_all(brook_window_view_t *view, int64_t time_from, int64_t time_to,
+                                        brook_window_iter_t **iterp, char *errstr, size_t errstr_size);
 
 /* ---- iterators ---- */
 

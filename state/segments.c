@@ -79,7 +79,47 @@
  * an iterator holds at most one RocksDB iterator open at a time; segments per
  * store = retention / interval + 2 at most.
  *
- * @locality stream thread (the store's owner) for everything here.
+ * Views (interactive queries from other threads)
+ * ----------------------------------------------
+ * A view holds a reference to the store's `shared` part (lock, closed flag,
+ * live view iterators), which outlives the store. The rules:
+ *
+ *   owner thread                         view threads
+ *   ────────────                         ────────────
+ *   changes the segment list, stream     read the segment list, stream time
+ *   time, in-memory trees, and writes    and trees, and take RocksDB
+ *   every atomic group (one put with     snapshots, only under
+ *   its evictions and drops, a restore   shared->lock held for READING
+ *   batch, a cache flush, a session
+ *   merge) under shared->lock held for
+ *   WRITING (recursive by wdepth)
+ *   reads without the lock (it is the only writer)
+ *
+ * So a view never sees part of a group: a view get runs wholly between two
+ * groups; a view iterator, when created, takes under the read lock a RocksDB
+ * snapshot of every segment in range (one consistent cut across segments: no
+ * group is in progress while the lock is held) or, in memory, copies the
+ * entries in range. RocksDB view iterators then read lazily from their
+ * snapshots, taking the read lock around each step.
+ *
+ * Segment lifetime: segments are reference-counted (atomically). A view
+ * iterator holds a reference to every segment it will visit, so when the
+ * owner drops an expired segment the RocksDB instance stays open (and its
+ * snapshot valid) until the last view iterator on it lets go; that release
+ * may run on the view thread and then closes and deletes the segment there
+ * (the environment's registry is mutex-protected). Close takes the write lock,
+ * marks the shared part closed and releases every live view iterator's
+ * cursor, snapshots and segment references itself, so all RocksDB instances
+ * are closed before close returns (the task directory can be reopened at
+ * once); those iterators, and every later view call, report BROOK_ERR__STATE.
+ *
+ * Bounds: the write lock is held for one group (including the changelog sink
+ * call and the flush listener of each write in it); a view holds the read lock
+ * for one lookup, one iterator step, or — in memory — for the copy of the
+ * iterator's range (O(entries in range)).
+ *
+ * @locality stream thread (the store's owner) for everything here except the
+ * state_seg_view_* functions and view iterators: any thread.
  */
 #include <errno.h>
 #include <glib.h>
@@ -104,7 +144,7 @@ typedef struct mkey {
 } mkey_t;
 
 typedef struct seg {
-  int ref;
+  gint ref; /* atomic: view iterators on other threads hold references */
   int64_t id;
   char *dir;     /* RocksDB directory; NULL in memory */
   rocksdb_t *db; /* RocksDB variant */
@@ -114,8 +154,20 @@ typedef struct seg {
   brook_state_env_t *env;
 } seg_t;
 
+/* What views share with the store; outlives it (see "Views" above). */
+typedef struct seg_shared {
+  gint ref; /* atomic: the store + its views */
+  GRWLock lock;
+  bool closed;             /* under lock (written with it held for writing) */
+  state_seg_store_t *ss;   /* valid while !closed */
+  GMutex iters_lock;       /* guards `iters`, changed by readers */
+  state_seg_iter_t *iters; /* live RocksDB view iterators, doubly linked */
+} seg_shared_t;
+
 struct state_seg_store {
   brook_state_env_t *env;
+  seg_shared_t *sh;
+  int wdepth; /* owner's nesting of sh->lock held for writing */
   char *name;
   char *path;
   char *kind;
@@ -168,8 +220,12 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
   va_end(ap);
 }
 
+static int64_t seg_ts_raw(const uint8_t *skey, size_t sklen, size_t suffix_len) {
+  return brook_serde_get_i64(skey + sklen - suffix_len);
+}
+
 static int64_t seg_ts(const state_seg_store_t *ss, const uint8_t *skey, size_t sklen) {
-  return brook_serde_get_i64(skey + sklen - ss->suffix_len);
+  return seg_ts_raw(skey, sklen, ss->suffix_len);
 }
 
 static void rm_rf(const char *path) {
@@ -208,7 +264,7 @@ static void blob_unref(gpointer p) { state_blob_unref(p); }
 /* ---- segments ---- */
 
 static void seg_unref(seg_t *seg) {
-  if (!seg || --seg->ref > 0) return;
+  if (!seg || !g_atomic_int_dec_and_test(&seg->ref)) return;
   if (seg->db) {
     state_env_db_closed(seg->env, seg->db);
     rocksdb_close(seg->db);
@@ -230,8 +286,26 @@ static void seg_unref(seg_t *seg) {
 }
 
 static seg_t *seg_ref(seg_t *seg) {
-  seg->ref++;
+  g_atomic_int_inc(&seg->ref);
   return seg;
+}
+
+/* ---- the views' lock ---- */
+
+void state_seg_store_lock_writes(state_seg_store_t *ss) {
+  if (ss->wdepth++ == 0) g_rw_lock_writer_lock(&ss->sh->lock);
+}
+
+void state_seg_store_unlock_writes(state_seg_store_t *ss) {
+  g_assert(ss->wdepth > 0);
+  if (--ss->wdepth == 0) g_rw_lock_writer_unlock(&ss->sh->lock);
+}
+
+static void shared_unref(seg_shared_t *sh) {
+  if (!g_atomic_int_dec_and_test(&sh->ref)) return;
+  g_rw_lock_clear(&sh->lock);
+  g_mutex_clear(&sh->iters_lock);
+  g_free(sh);
 }
 
 static char *seg_dir(const state_seg_store_t *ss, int64_t id) {
@@ -380,6 +454,7 @@ static brook_err_t stream_time_save(state_seg_store_t *ss, char *errstr, size_t 
 
 static brook_err_t cache_write(void *opaque, const state_cache_dirty_t *entries, size_t n, char *errstr,
                                size_t errstr_size);
+static void view_iter_release(state_seg_iter_t *it);
 
 static bool parse_seg_name(const state_seg_store_t *ss, const char *entry, int64_t *startp) {
   size_t n = strlen(ss->name);
@@ -402,6 +477,11 @@ brook_err_t state_seg_store_open(brook_state_env_t *env, const state_seg_conf_t 
   *ssp = NULL;
   state_seg_store_t *ss = g_new0(state_seg_store_t, 1);
   ss->env = env;
+  ss->sh = g_new0(seg_shared_t, 1);
+  ss->sh->ref = 1;
+  g_rw_lock_init(&ss->sh->lock);
+  g_mutex_init(&ss->sh->iters_lock);
+  ss->sh->ss = ss;
   ss->name = g_strdup(conf->name);
   ss->path = conf->in_memory ? NULL : g_strdup(conf->path);
   ss->kind = g_strdup(conf->kind);
@@ -502,8 +582,18 @@ void state_seg_store_close(state_seg_store_t *ss) {
   if (state_seg_store_flush(ss, errstr, sizeof errstr))
     brook_log(BROOK_LOG_WARNING, FAC, "%s store %s: flush on close: %s", ss->kind, ss->name, errstr);
   state_cache_destroy(ss->cache);
+  /* Views: closed from now on; live view iterators let go of their cursors,
+   * snapshots and segments here, so every RocksDB instance closes below. */
+  state_seg_store_lock_writes(ss);
+  ss->sh->closed = true;
+  ss->sh->ss = NULL;
+  g_mutex_lock(&ss->sh->iters_lock);
+  while (ss->sh->iters) view_iter_release(ss->sh->iters);
+  g_mutex_unlock(&ss->sh->iters_lock);
   for (guint i = 0; i < ss->segs->len; i++) seg_unref(ss->segs->pdata[i]);
   g_ptr_array_free(ss->segs, TRUE);
+  state_seg_store_unlock_writes(ss);
+  shared_unref(ss->sh);
   if (ss->wopts) rocksdb_writeoptions_destroy(ss->wopts);
   if (ss->ropts) rocksdb_readoptions_destroy(ss->ropts);
   if (ss->fopts) rocksdb_flushoptions_destroy(ss->fopts);
@@ -611,14 +701,15 @@ static brook_err_t cache_write(void *opaque, const state_cache_dirty_t *entries,
                                size_t errstr_size) {
   state_seg_store_t *ss = opaque;
   int64_t expired_at = sat_sub(ss->stream_time, ss->retention);
-  for (size_t i = 0; i < n; i++) {
+  brook_err_t err = BROOK_ERR_NONE;
+  state_seg_store_lock_writes(ss); /* one flush or eviction: one group for views */
+  for (size_t i = 0; i < n && !err; i++) {
     const state_cache_dirty_t *e = &entries[i];
     if (seg_ts(ss, e->key, e->key_len) <= expired_at) continue;
-    brook_err_t err =
-        write_through(ss, e->key, e->key_len, e->value, e->value_len, e->timestamp, errstr, errstr_size);
-    if (err) return err;
+    err = write_through(ss, e->key, e->key_len, e->value, e->value_len, e->timestamp, errstr, errstr_size);
   }
-  return BROOK_ERR_NONE;
+  state_seg_store_unlock_writes(ss);
+  return err;
 }
 
 brook_err_t state_seg_store_put(state_seg_store_t *ss, const void *skey, size_t sklen, const void *value,
@@ -642,6 +733,7 @@ brook_err_t state_seg_store_put(state_seg_store_t *ss, const void *skey, size_t 
     return BROOK_ERR_NONE;
   }
   brook_err_t err;
+  state_seg_store_lock_writes(ss);
   if (ss->cache) {
     /* Stream time moves now (reads and expiry are the same with or without the
      * cache); the write reaches the sink and the store when the cache flushes or
@@ -650,13 +742,16 @@ brook_err_t state_seg_store_put(state_seg_store_t *ss, const void *skey, size_t 
     ss->stream_time = stream;
     err = state_cache_put(ss->cache, skey, sklen, value, value ? vlen : 0, timestamp, errstr, errstr_size);
     drop_expired(ss);
+    state_seg_store_unlock_writes(ss);
     return err;
   }
   err = write_through(ss, skey, sklen, value, vlen, timestamp, errstr, errstr_size);
-  if (err) return err;
-  ss->stream_time = stream;
-  drop_expired(ss);
-  return BROOK_ERR_NONE;
+  if (!err) {
+    ss->stream_time = stream;
+    drop_expired(ss);
+  }
+  state_seg_store_unlock_writes(ss);
+  return err;
 }
 
 brook_err_t state_seg_store_get(state_seg_store_t *ss, const void *skey, size_t sklen, void **valuep,
@@ -713,7 +808,9 @@ brook_err_t state_seg_store_restore(state_seg_store_t *ss, const brook_changelog
     g_assert(state_cache_dirty_count(ss->cache) == 0);
     state_cache_clear(ss->cache);
   }
+  state_seg_store_lock_writes(ss); /* a batch is one group for views, across segments */
   brook_err_t err = restore_batch(ss, records, n, errstr, errstr_size);
+  state_seg_store_unlock_writes(ss);
   if (!err && n > 0) {
     ss->offset = records[n - 1].offset + 1;
     ss->progress.records_restored += n;
@@ -886,7 +983,21 @@ struct state_seg_iter {
   size_t klen, vlen;
   brook_err_t err;
   char *errmsg;
+  /* views only (sh != NULL); see "Views" in the design note */
+  seg_shared_t *sh;                 /* referenced */
+  int64_t min_ts;                   /* segment timestamps below it are expired */
+  const rocksdb_snapshot_t **snaps; /* RocksDB: one per segs[i] */
+  bool released;                    /* cursor, snapshots and segments given back */
+  state_seg_iter_t *vprev, *vnext;  /* sh->iters, under sh->iters_lock */
+  GByteArray *vkey, *vval;          /* RocksDB: copies of the current entry */
+  GByteArray *copy;                 /* in memory: entries copied at creation ... */
+  GArray *copy_idx;                 /* ... as copy_ent_t */
+  guint copy_pos;
 };
+
+typedef struct copy_ent {
+  size_t koff, klen, voff, vlen;
+} copy_ent_t;
 
 typedef struct cent {
   int64_t seg;
@@ -905,10 +1016,14 @@ static int cent_cmp(const void *x, const void *y) {
   return order_cmp(a->seg, a->e->key->data, a->e->key->len, b->seg, b->e->key->data, b->e->key->len);
 }
 
-state_seg_iter_t *state_seg_iter_new(state_seg_store_t *ss, int64_t ts_from, int64_t ts_to, uint8_t *lower,
-                                     size_t lower_len, uint8_t *upper, size_t upper_len, bool backward,
-                                     state_seg_filter_fn filter, void *filter_ctx, void (*ctx_free)(void *)) {
+/* `with_cache`: merge the record cache in (the owner's iterators; views read
+ * the segments only). */
+static state_seg_iter_t *iter_new(state_seg_store_t *ss, bool with_cache, int64_t ts_from, int64_t ts_to,
+                                  uint8_t *lower, size_t lower_len, uint8_t *upper, size_t upper_len,
+                                  bool backward, state_seg_filter_fn filter, void *filter_ctx,
+                                  void (*ctx_free)(void *)) {
   state_seg_iter_t *it = g_new0(state_seg_iter_t, 1);
+  it->min_ts = INT64_MIN;
   it->backward = backward;
   it->filter = filter;
   it->ctx = filter_ctx;
@@ -930,7 +1045,7 @@ state_seg_iter_t *state_seg_iter_new(state_seg_store_t *ss, int64_t ts_from, int
     it->segs[backward ? n - 1 - i : i] = seg_ref(ss->segs->pdata[first + i]);
   it->interval = ss->interval;
   it->suffix_len = ss->suffix_len;
-  if (ss->cache && ts_from <= ts_to) {
+  if (with_cache && ss->cache && ts_from <= ts_to) {
     /* The cache's entries in [lower, upper] as of now (later writes do not
      * show), those the query accepts, sorted into the store's visiting order:
      * segment, then bytes. upper + 0x00 is the snapshot's exclusive bound. */
@@ -959,6 +1074,13 @@ state_seg_iter_t *state_seg_iter_new(state_seg_store_t *ss, int64_t ts_from, int
     if (lower) rocksdb_readoptions_set_iterate_lower_bound(it->ropts, (const char *)lower, lower_len);
   }
   return it;
+}
+
+state_seg_iter_t *state_seg_iter_new(state_seg_store_t *ss, int64_t ts_from, int64_t ts_to, uint8_t *lower,
+                                     size_t lower_len, uint8_t *upper, size_t upper_len, bool backward,
+                                     state_seg_filter_fn filter, void *filter_ctx, void (*ctx_free)(void *)) {
+  return iter_new(ss, true, ts_from, ts_to, lower, lower_len, upper, upper_len, backward, filter, filter_ctx,
+                  ctx_free);
 }
 
 static bool below_lower(const state_seg_iter_t *it, const uint8_t *k, size_t klen) {
@@ -1016,6 +1138,7 @@ static bool cursor_step(state_seg_iter_t *it, seg_t *seg, const uint8_t **kp, si
     return true;
   }
   if (!it->positioned) {
+    if (it->snaps) rocksdb_readoptions_set_snapshot(it->ropts, it->snaps[it->pos]);
     it->rit = rocksdb_create_iterator(seg->db, it->ropts);
     if (!it->backward) {
       if (it->lower)
@@ -1066,6 +1189,7 @@ static void store_peek(state_seg_iter_t *it) {
       it->pos++;
       continue;
     }
+    if (it->sh && (klen < it->suffix_len || seg_ts_raw(k, klen, it->suffix_len) < it->min_ts)) continue;
     if (it->filter && !it->filter(it->ctx, k, klen)) continue;
     if (blob) { /* in memory: own a copy of the key and a reference to the value */
       if (!it->cur_key) it->cur_key = g_byte_array_new();
@@ -1085,7 +1209,10 @@ static void store_peek(state_seg_iter_t *it) {
 
 /* Merges the store's entries with the cache snapshot's: on equal keys the
  * cache wins, and a cached delete hides the store's entry. */
+static bool view_iter_next(state_seg_iter_t *it);
+
 bool state_seg_iter_next(state_seg_iter_t *it) {
+  if (it->sh) return view_iter_next(it);
   if (it->ret_val) {
     state_blob_unref(it->ret_val);
     it->ret_val = NULL;
@@ -1145,6 +1272,18 @@ brook_err_t state_seg_iter_error(const state_seg_iter_t *it, char *errstr, size_
 
 void state_seg_iter_destroy(state_seg_iter_t *it) {
   if (!it) return;
+  if (it->sh) {
+    g_rw_lock_reader_lock(&it->sh->lock);
+    g_mutex_lock(&it->sh->iters_lock);
+    if (!it->released) view_iter_release(it);
+    g_mutex_unlock(&it->sh->iters_lock);
+    g_rw_lock_reader_unlock(&it->sh->lock);
+    shared_unref(it->sh);
+    if (it->vkey) g_byte_array_unref(it->vkey);
+    if (it->vval) g_byte_array_unref(it->vval);
+    if (it->copy) g_byte_array_unref(it->copy);
+    if (it->copy_idx) g_array_free(it->copy_idx, TRUE);
+  }
   close_cursor(it);
   if (it->head_val) state_blob_unref(it->head_val);
   if (it->ret_val) state_blob_unref(it->ret_val);
@@ -1159,6 +1298,214 @@ void state_seg_iter_destroy(state_seg_iter_t *it) {
   g_free(it->upper);
   g_free(it->errmsg);
   g_free(it);
+}
+
+/* ---- views ---- */
+
+struct state_seg_view {
+  seg_shared_t *sh; /* referenced */
+};
+
+state_seg_view_t *state_seg_store_view(state_seg_store_t *ss) {
+  state_seg_view_t *view = g_new0(state_seg_view_t, 1);
+  g_atomic_int_inc(&ss->sh->ref);
+  view->sh = ss->sh;
+  return view;
+}
+
+void state_seg_view_destroy(state_seg_view_t *view) {
+  if (!view) return;
+  shared_unref(view->sh);
+  g_free(view);
+}
+
+brook_err_t state_seg_view_get(state_seg_view_t *view, const void *skey, size_t sklen, void **valuep,
+                               size_t *vlenp, char *errstr, size_t errstr_size) {
+  *valuep = NULL;
+  *vlenp = 0;
+  seg_shared_t *sh = view->sh;
+  brook_err_t err = BROOK_ERR__NOENT;
+  g_rw_lock_reader_lock(&sh->lock);
+  state_seg_store_t *ss = sh->ss;
+  if (sh->closed) {
+    set_err(errstr, errstr_size, "the store is closed");
+    err = BROOK_ERR__STATE;
+  } else if (sklen >= ss->suffix_len && seg_ts(ss, skey, sklen) >= state_seg_store_min_visible(ss)) {
+    seg_t *seg = seg_find(ss, state_seg_id_of(seg_ts(ss, skey, sklen), ss->interval));
+    if (seg && seg->tree) {
+      mkey_t probe = {sklen, skey};
+      state_blob_t *b = g_tree_lookup(seg->tree, &probe);
+      if (b) {
+        void *copy = malloc(b->len ? b->len : 1);
+        if (!copy) {
+          err = BROOK_ERR__NOMEM;
+        } else {
+          memcpy(copy, b->data, b->len);
+          *valuep = copy;
+          *vlenp = b->len;
+          err = BROOK_ERR_NONE;
+        }
+      }
+    } else if (seg) {
+      /* a ReadOptions per call: the store's belongs to the owner thread */
+      rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+      char *rerr = NULL;
+      *valuep = rocksdb_get(seg->db, ro, skey, sklen, vlenp, &rerr);
+      rocksdb_readoptions_destroy(ro);
+      if (rerr) {
+        char what[256];
+        snprintf(what, sizeof what, "%s store %s: view get", ss->kind, ss->name);
+        err = state_rocksdb_err(rerr, what, errstr, errstr_size);
+      } else if (*valuep) {
+        err = BROOK_ERR_NONE;
+      }
+    }
+  }
+  g_rw_lock_reader_unlock(&sh->lock);
+  return err;
+}
+
+/* Copies the accepted entries of one in-memory segment in range, in visiting
+ * order. The caller holds sh->lock for reading. */
+static void view_copy_tree(state_seg_iter_t *it, seg_t *seg) {
+  GTreeNode *node;
+  if (!it->backward) {
+    mkey_t probe = {it->lower_len, it->lower};
+    node = it->lower ? g_tree_lower_bound(seg->tree, &probe) : g_tree_node_first(seg->tree);
+  } else {
+    mkey_t probe = {it->upper_len, it->upper};
+    GTreeNode *n = it->upper ? g_tree_upper_bound(seg->tree, &probe) : NULL;
+    node = n ? g_tree_node_previous(n) : g_tree_node_last(seg->tree);
+  }
+  for (; node; node = it->backward ? g_tree_node_previous(node) : g_tree_node_next(node)) {
+    const mkey_t *k = g_tree_node_key(node);
+    const state_blob_t *b = g_tree_node_value(node);
+    if (it->backward ? below_lower(it, k->data, k->len) : above_upper(it, k->data, k->len)) break;
+    if (k->len < it->suffix_len || seg_ts_raw(k->data, k->len, it->suffix_len) < it->min_ts) continue;
+    if (it->filter && !it->filter(it->ctx, k->data, k->len)) continue;
+    copy_ent_t e = {it->copy->len, k->len, it->copy->len + k->len, b->len};
+    g_byte_array_append(it->copy, k->data, (guint)k->len);
+    g_byte_array_append(it->copy, b->data, (guint)b->len);
+    g_array_append_val(it->copy_idx, e);
+  }
+}
+
+state_seg_iter_t *state_seg_view_iter_new(state_seg_view_t *view, int64_t ts_from, int64_t ts_to,
+                                          uint8_t *lower, size_t lower_len, uint8_t *upper, size_t upper_len,
+                                          bool backward, state_seg_filter_fn filter, void *filter_ctx,
+                                          void (*ctx_free)(void *)) {
+  seg_shared_t *sh = view->sh;
+  g_rw_lock_reader_lock(&sh->lock);
+  state_seg_store_t *ss = sh->ss;
+  state_seg_iter_t *it;
+  if (sh->closed) {
+    /* an iterator over nothing that reports the closed store */
+    it = g_new0(state_seg_iter_t, 1);
+    it->segs = g_new(seg_t *, 1);
+    it->filter = filter;
+    it->ctx = filter_ctx;
+    it->ctx_free = ctx_free;
+    it->lower = lower;
+    it->upper = upper;
+    it->released = true;
+    it->err = BROOK_ERR__STATE;
+    it->errmsg = g_strdup("the store is closed");
+  } else {
+    int64_t min_ts = state_seg_store_min_visible(ss);
+    if (ts_from < min_ts) ts_from = min_ts;
+    /* iter_new only reads the segment list and takes (atomic) references */
+    it = iter_new(ss, false, ts_from, ts_to, lower, lower_len, upper, upper_len, backward, filter, filter_ctx,
+                  ctx_free);
+    it->min_ts = min_ts;
+    if (ss->in_memory) {
+      it->copy = g_byte_array_new();
+      it->copy_idx = g_array_new(FALSE, FALSE, sizeof(copy_ent_t));
+      for (guint i = 0; i < it->nsegs; i++) {
+        view_copy_tree(it, it->segs[i]);
+        seg_unref(it->segs[i]);
+      }
+      it->nsegs = 0;
+      it->released = true;
+    } else {
+      it->snaps = g_new0(const rocksdb_snapshot_t *, it->nsegs ? it->nsegs : 1);
+      for (guint i = 0; i < it->nsegs; i++) it->snaps[i] = rocksdb_create_snapshot(it->segs[i]->db);
+      it->vkey = g_byte_array_new();
+      it->vval = g_byte_array_new();
+    }
+  }
+  g_atomic_int_inc(&sh->ref);
+  it->sh = sh;
+  if (!it->released) {
+    g_mutex_lock(&sh->iters_lock);
+    it->vnext = sh->iters;
+    if (sh->iters) sh->iters->vprev = it;
+    sh->iters = it;
+    g_mutex_unlock(&sh->iters_lock);
+  }
+  g_rw_lock_reader_unlock(&sh->lock);
+  return it;
+}
+
+/* Gives back a RocksDB view iterator's cursor, snapshots and segments, and
+ * unlinks it. The caller holds sh->lock (either way) and sh->iters_lock. */
+static void view_iter_release(state_seg_iter_t *it) {
+  close_cursor(it);
+  for (guint i = 0; i < it->nsegs; i++) {
+    if (it->snaps && it->snaps[i]) rocksdb_release_snapshot(it->segs[i]->db, it->snaps[i]);
+    seg_unref(it->segs[i]);
+  }
+  it->nsegs = 0;
+  g_free(it->snaps);
+  it->snaps = NULL;
+  it->has_head = false;
+  if (it->vprev)
+    it->vprev->vnext = it->vnext;
+  else
+    it->sh->iters = it->vnext;
+  if (it->vnext) it->vnext->vprev = it->vprev;
+  it->vprev = it->vnext = NULL;
+  it->released = true;
+}
+
+static bool view_iter_next(state_seg_iter_t *it) {
+  bool ok = false;
+  g_rw_lock_reader_lock(&it->sh->lock);
+  if (it->err) {
+    /* ended */
+  } else if (it->sh->closed) {
+    it->err = BROOK_ERR__STATE;
+    it->errmsg = g_strdup("the store was closed while the iterator was open");
+  } else if (it->copy) {
+    if (it->copy_pos < it->copy_idx->len) {
+      const copy_ent_t *e = &g_array_index(it->copy_idx, copy_ent_t, it->copy_pos++);
+      it->k = it->copy->data + e->koff;
+      it->klen = e->klen;
+      it->v = it->copy->data + e->voff;
+      it->vlen = e->vlen;
+      ok = true;
+    }
+  } else {
+    store_peek(it);
+    if (it->has_head) {
+      /* own copies: the cursor may be released by close on the owner thread */
+      g_byte_array_set_size(it->vkey, 0);
+      g_byte_array_append(it->vkey, it->hk, (guint)it->hklen);
+      g_byte_array_set_size(it->vval, 0);
+      g_byte_array_append(it->vval, it->hv, (guint)it->hvlen);
+      it->has_head = false;
+      it->k = it->vkey->data;
+      it->klen = it->hklen;
+      it->v = it->vval->data;
+      it->vlen = it->hvlen;
+      ok = true;
+    }
+  }
+  g_rw_lock_reader_unlock(&it->sh->lock);
+  if (!ok) {
+    it->k = it->v = NULL;
+    it->klen = it->vlen = 0;
+  }
+  return ok;
 }
 
 /* ---- key schema helpers ---- */

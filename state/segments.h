@@ -119,6 +119,39 @@ const uint8_t *state_seg_iter_value(const state_seg_iter_t *it, size_t *lenp);
 brook_err_t state_seg_iter_error(const state_seg_iter_t *it, char *errstr, size_t errstr_size);
 void state_seg_iter_destroy(state_seg_iter_t *it);
 
+/* ---- read-only views (interactive queries; see segments.c "Views") ---- */
+
+typedef struct state_seg_view state_seg_view_t;
+
+/** A view of the store for other threads: it reads the segments themselves,
+ *  not the record cache. (transfer full: state_seg_view_destroy)
+ *  @locality created on the owner thread; used and destroyed on any thread */
+state_seg_view_t *state_seg_store_view(state_seg_store_t *ss);
+/** NULL is a no-op. @locality any */
+void state_seg_view_destroy(state_seg_view_t *view);
+/** Point lookup of a store key: BROOK_ERR__NOENT when absent or expired,
+ *  BROOK_ERR__STATE once the store is closed. *valuep is malloc'd (transfer
+ *  full: free()). @locality any */
+brook_err_t state_seg_view_get(state_seg_view_t *view, const void *skey, size_t sklen, void **valuep,
+                               size_t *vlenp, char *errstr, size_t errstr_size);
+/** As state_seg_iter_new, on a point-in-time image of the store taken now:
+ *  every segment in range, each at the state it had when the iterator was
+ *  created (RocksDB: a snapshot per segment, taken under the store's lock; in
+ *  memory: a copy of the entries in range). Segment timestamps below the oldest
+ *  visible one at creation are skipped. If the store is closed (now or later)
+ *  the iterator ends with BROOK_ERR__STATE. The iterator's key and value are
+ *  its own copies. (transfer full) @locality any (one thread at a time) */
+state_seg_iter_t *state_seg_view_iter_new(state_seg_view_t *view, int64_t ts_from, int64_t ts_to,
+                                          uint8_t *lower, size_t lower_len, uint8_t *upper, size_t upper_len,
+                                          bool backward, state_seg_filter_fn filter, void *filter_ctx,
+                                          void (*ctx_free)(void *));
+/** Makes the owner's next writes one atomic group for views (recursive; pair
+ *  with state_seg_store_unlock_writes): a view sees all of them or none. Must
+ *  not be held while the owner thread itself calls a view of this store.
+ *  @locality stream thread */
+void state_seg_store_lock_writes(state_seg_store_t *ss);
+void state_seg_store_unlock_writes(state_seg_store_t *ss);
+
 /* ---- key schema helpers shared by both stores ---- */
 
 /** Upper scan bound for keys in [key_from, key_to] (key_from NULL = unbounded)

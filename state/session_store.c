@@ -36,7 +36,14 @@
  *
  * Bounds: put/get O(log n); merge O(sessions found) plus one scan.
  *
- * @locality stream thread (the store's owner).
+ * Read-only views (brook_session_store_view): the same queries through
+ * state_seg_view_iter_new / state_seg_view_get (segments, not the cache, under
+ * the segmented store's read lock; see "Views" in segments.c). merge_commit's
+ * removes and put are one write group, so a view sees the sessions before the
+ * merge or the merged one, never both or neither.
+ *
+ * @locality stream thread (the store's owner), except brook_session_view_*:
+ * any thread.
  */
 #include <glib.h>
 #include <inttypes.h>
@@ -260,24 +267,41 @@ static sfilter_t *sfilter_new(const void *from, size_t from_len, const void *to,
 
 static uint8_t *dup_or_empty(const void *p, size_t n) { return g_memdup2(n ? p : "", n ? n : 1); }
 
-static brook_session_iter_t *query(brook_session_store_t *store, const void *from, size_t from_len,
-                                   const void *to, size_t to_len, bool exact, int64_t earliest_end,
-                                   int64_t latest_start, bool backward) {
-  int64_t min_visible = state_seg_store_min_visible(store->ss);
-  if (earliest_end < min_visible) earliest_end = min_visible;
+/* Where a query reads: the store (owner thread) or a view (any thread; the
+ * view raises earliest_end to the oldest visible end itself, under its lock). */
+static state_seg_iter_t *source_iter(state_seg_store_t *ss, state_seg_view_t *view, int64_t ts_from,
+                                     int64_t ts_to, uint8_t *lower, size_t lower_len, uint8_t *upper,
+                                     size_t upper_len, bool backward, sfilter_t *f) {
+  if (view)
+    return state_seg_view_iter_new(view, ts_from, ts_to, lower, lower_len, upper, upper_len, backward,
+                                   sfilter_accept, f, g_free);
+  return state_seg_iter_new(ss, ts_from, ts_to, lower, lower_len, upper, upper_len, backward, sfilter_accept,
+                            f, g_free);
+}
+
+static brook_session_iter_t *query_src(state_seg_store_t *ss, state_seg_view_t *view, const char *name,
+                                       const void *from, size_t from_len, const void *to, size_t to_len,
+                                       bool exact, int64_t earliest_end, int64_t latest_start,
+                                       bool backward) {
+  if (!view) {
+    int64_t min_visible = state_seg_store_min_visible(ss);
+    if (earliest_end < min_visible) earliest_end = min_visible;
+  } else if (earliest_end < 0) {
+    earliest_end = 0;
+  }
   brook_session_iter_t *it = g_new0(brook_session_iter_t, 1);
   bool empty = latest_start < 0;
   if (!exact && from && to && state_bytes_cmp(from, from_len, to, to_len) > 0) {
     brook_log(BROOK_LOG_WARNING, "state",
               "session store %s: key range with from > to returns no records (check the serde's ordering)",
-              store->name);
+              name);
     empty = true;
   }
   sfilter_t *f = exact ? sfilter_new(from, from_len, NULL, 0, earliest_end, latest_start)
                        : sfilter_new(from, from_len, to, to_len, earliest_end, latest_start);
   f->exact = exact;
   if (empty) {
-    it->si = state_seg_iter_new(store->ss, 1, 0, NULL, 0, NULL, 0, backward, sfilter_accept, f, g_free);
+    it->si = source_iter(ss, view, 1, 0, NULL, 0, NULL, 0, backward, f);
     return it;
   }
   uint8_t max_suffix[SUFFIX];
@@ -299,9 +323,15 @@ static brook_session_iter_t *query(brook_session_store_t *store, const void *fro
     }
     if (to) upper = state_seg_range_upper(from, from_len, to, to_len, max_suffix, SUFFIX, &upper_len);
   }
-  it->si = state_seg_iter_new(store->ss, earliest_end, INT64_MAX, lower, lower_len, upper, upper_len,
-                              backward, sfilter_accept, f, g_free);
+  it->si = source_iter(ss, view, earliest_end, INT64_MAX, lower, lower_len, upper, upper_len, backward, f);
   return it;
+}
+
+static brook_session_iter_t *query(brook_session_store_t *store, const void *from, size_t from_len,
+                                   const void *to, size_t to_len, bool exact, int64_t earliest_end,
+                                   int64_t latest_start, bool backward) {
+  return query_src(store->ss, NULL, store->name, from, from_len, to, to_len, exact, earliest_end,
+                   latest_start, backward);
 }
 
 brook_err_t brook_session_store_find_sessions(brook_session_store_t *store, const void *key, size_t key_len,
@@ -416,6 +446,7 @@ brook_err_t brook_session_merge_commit(brook_session_merge_t *merge, const void 
                                        char *errstr, size_t errstr_size) {
   brook_session_store_t *store = merge->store;
   brook_err_t err = BROOK_ERR_NONE;
+  state_seg_store_lock_writes(store->ss); /* one group for views */
   for (guint i = 0; i < merge->found->len && !err; i++) {
     const found_t *f = &g_array_index(merge->found, found_t, i);
     if (f->start == merge->start && f->end == merge->end) continue; /* overwritten below */
@@ -425,6 +456,7 @@ brook_err_t brook_session_merge_commit(brook_session_merge_t *merge, const void 
   if (!err)
     err = brook_session_store_put(store, merge->key, merge->key_len, merge->start, merge->end,
                                   value ? value : "", value_len, errstr, errstr_size);
+  state_seg_store_unlock_writes(store->ss);
   brook_session_merge_abort(merge);
   return err;
 }
@@ -529,4 +561,76 @@ void brook_session_iter_destroy(brook_session_iter_t *iter) {
   if (!iter) return;
   state_seg_iter_destroy(iter->si);
   g_free(iter);
+}
+
+/* ---- read-only views ---- */
+
+struct brook_session_view {
+  state_seg_view_t *sv;
+  char *name;
+};
+
+brook_session_view_t *brook_session_store_view(brook_session_store_t *store) {
+  brook_session_view_t *view = g_new0(brook_session_view_t, 1);
+  view->sv = state_seg_store_view(store->ss);
+  view->name = g_strdup(store->name);
+  return view;
+}
+
+void brook_session_view_destroy(brook_session_view_t *view) {
+  if (!view) return;
+  state_seg_view_destroy(view->sv);
+  g_free(view->name);
+  g_free(view);
+}
+
+/* The view's iterator, or _STATE (and NULL) when the store is closed. */
+static brook_err_t view_result(brook_session_iter_t *it, brook_session_iter_t **iterp, char *errstr,
+                               size_t errstr_size) {
+  brook_err_t err = state_seg_iter_error(it->si, errstr, errstr_size);
+  if (err) {
+    brook_session_iter_destroy(it);
+    it = NULL;
+  }
+  *iterp = it;
+  return err;
+}
+
+brook_err_t brook_session_view_find_sessions(brook_session_view_t *view, const void *key, size_t key_len,
+                                             int64_t earliest_end, int64_t latest_start,
+                                             brook_session_iter_t **iterp, char *errstr, size_t errstr_size) {
+  return view_result(query_src(NULL, view->sv, view->name, key, key_len, key, key_len, true, earliest_end,
+                               latest_start, false),
+                     iterp, errstr, errstr_size);
+}
+
+brook_err_t brook_session_view_find_sessions_range(brook_session_view_t *view, const void *key_from,
+                                                   size_t from_len, const void *key_to, size_t to_len,
+                                                   int64_t earliest_end, int64_t latest_start,
+                                                   brook_session_iter_t **iterp, char *errstr,
+                                                   size_t errstr_size) {
+  return view_result(query_src(NULL, view->sv, view->name, key_from, from_len, key_to, to_len, false,
+                               earliest_end, latest_start, false),
+                     iterp, errstr, errstr_size);
+}
+
+brook_err_t brook_session_view_fetch(brook_session_view_t *view, const void *key, size_t key_len,
+                                     brook_session_iter_t **iterp, char *errstr, size_t errstr_size) {
+  return view_result(
+      query_src(NULL, view->sv, view->name, key, key_len, key, key_len, true, 0, INT64_MAX, false), iterp,
+      errstr, errstr_size);
+}
+
+brook_err_t brook_session_view_fetch_session(brook_session_view_t *view, const void *key, size_t key_len,
+                                             int64_t start, int64_t end, void **valuep, size_t *value_lenp,
+                                             char *errstr, size_t errstr_size) {
+  *valuep = NULL;
+  *value_lenp = 0;
+  if (start < 0 || start > end) start = end = -1; /* no such session; still report a closed store */
+  uint8_t *skey = g_malloc(key_len + SUFFIX);
+  brook_session_store_key_encode(key, key_len, start, end, skey);
+  brook_err_t err =
+      state_seg_view_get(view->sv, skey, key_len + SUFFIX, valuep, value_lenp, errstr, errstr_size);
+  g_free(skey);
+  return err;
 }

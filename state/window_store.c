@@ -38,7 +38,15 @@
  * Bounds: put/get O(log n); iterators O(entries scanned) with at most one
  * segment cursor open.
  *
- * @locality stream thread (the store's owner).
+ * Read-only views (brook_window_store_view): the same queries through
+ * state_seg_view_iter_new / state_seg_view_get, which read the segments (not
+ * the record cache) under the segmented store's read lock, on RocksDB
+ * snapshots or copies (see "Views" in segments.c). The view keeps its own copy
+ * of what a query needs (name, window size, duplicates) since it outlives the
+ * store.
+ *
+ * @locality stream thread (the store's owner), except brook_window_view_*:
+ * any thread.
  */
 #include <glib.h>
 #include <inttypes.h>
@@ -272,28 +280,51 @@ static uint8_t *dup_or_empty(const void *p, size_t n) { return g_memdup2(n ? p :
 
 /* The one query behind every fetch variant. from/to NULL = unbounded key side;
  * exact = single-key fetch (from == to). */
-static brook_err_t query(brook_window_store_t *store, const void *from, size_t from_len, const void *to,
-                         size_t to_len, bool exact, int64_t tf, int64_t tt, bool backward,
-                         brook_window_iter_t **iterp) {
-  int64_t min_visible = state_seg_store_min_visible(store->ss);
-  if (tf < min_visible) tf = min_visible;
+/* Where a query reads: the store (owner thread) or a view (any thread; the
+ * view clamps tf to the oldest visible timestamp itself, under its lock). */
+typedef struct source {
+  state_seg_store_t *ss;
+  state_seg_view_t *view;
+  const char *name;
+  int64_t window_size;
+} source_t;
+
+static state_seg_iter_t *source_iter(const source_t *src, int64_t tf, int64_t tt, uint8_t *lower,
+                                     size_t lower_len, uint8_t *upper, size_t upper_len, bool backward,
+                                     wfilter_t *f) {
+  if (src->view)
+    return state_seg_view_iter_new(src->view, tf, tt, lower, lower_len, upper, upper_len, backward,
+                                   wfilter_accept, f, g_free);
+  return state_seg_iter_new(src->ss, tf, tt, lower, lower_len, upper, upper_len, backward, wfilter_accept, f,
+                            g_free);
+}
+
+static brook_err_t query_src(const source_t *src, const void *from, size_t from_len, const void *to,
+                             size_t to_len, bool exact, int64_t tf, int64_t tt, bool backward,
+                             brook_window_iter_t **iterp, char *errstr, size_t errstr_size) {
+  if (!src->view) {
+    int64_t min_visible = state_seg_store_min_visible(src->ss);
+    if (tf < min_visible) tf = min_visible;
+  } else if (tf < 0) {
+    tf = 0;
+  }
   brook_window_iter_t *it = g_new0(brook_window_iter_t, 1);
-  it->window_size = store->window_size;
+  it->window_size = src->window_size;
   *iterp = it;
 
   bool empty = tt < tf;
   if (!exact && from && to && state_bytes_cmp(from, from_len, to, to_len) > 0) {
     brook_log(BROOK_LOG_WARNING, "state",
               "window store %s: key range with from > to returns no records (check the serde's ordering)",
-              store->name);
+              src->name);
     empty = true;
   }
   wfilter_t *f =
       exact ? wfilter_new(from, from_len, NULL, 0, tf, tt) : wfilter_new(from, from_len, to, to_len, tf, tt);
   f->exact = exact;
   if (empty) { /* an iterator over no segments */
-    it->si = state_seg_iter_new(store->ss, 1, 0, NULL, 0, NULL, 0, backward, wfilter_accept, f, g_free);
-    return BROOK_ERR_NONE;
+    it->si = source_iter(src, 1, 0, NULL, 0, NULL, 0, backward, f);
+    goto out;
   }
 
   uint8_t max_suffix[SUFFIX];
@@ -314,9 +345,21 @@ static brook_err_t query(brook_window_store_t *store, const void *from, size_t f
     }
     if (to) upper = state_seg_range_upper(from, from_len, to, to_len, max_suffix, SUFFIX, &upper_len);
   }
-  it->si = state_seg_iter_new(store->ss, tf, tt, lower, lower_len, upper, upper_len, backward, wfilter_accept,
-                              f, g_free);
-  return BROOK_ERR_NONE;
+  it->si = source_iter(src, tf, tt, lower, lower_len, upper, upper_len, backward, f);
+out:;
+  brook_err_t err = state_seg_iter_error(it->si, errstr, errstr_size); /* a view of a closed store */
+  if (err) {
+    brook_window_iter_destroy(it);
+    *iterp = NULL;
+  }
+  return err;
+}
+
+static brook_err_t query(brook_window_store_t *store, const void *from, size_t from_len, const void *to,
+                         size_t to_len, bool exact, int64_t tf, int64_t tt, bool backward,
+                         brook_window_iter_t **iterp) {
+  source_t src = {store->ss, NULL, store->name, store->window_size};
+  return query_src(&src, from, from_len, to, to_len, exact, tf, tt, backward, iterp, NULL, 0);
 }
 
 brook_err_t brook_window_store_fetch(brook_window_store_t *store, const void *key, size_t key_len,
@@ -468,4 +511,93 @@ void brook_window_iter_destroy(brook_window_iter_t *iter) {
   if (!iter) return;
   state_seg_iter_destroy(iter->si);
   g_free(iter);
+}
+
+/* ---- read-only views ---- */
+
+struct brook_window_view {
+  state_seg_view_t *sv;
+  char *name;
+  int64_t window_size;
+  bool retain_dups;
+};
+
+brook_window_view_t *brook_window_store_view(brook_window_store_t *store) {
+  brook_window_view_t *view = g_new0(brook_window_view_t, 1);
+  view->sv = state_seg_store_view(store->ss);
+  view->name = g_strdup(store->name);
+  view->window_size = store->window_size;
+  view->retain_dups = store->retain_dups;
+  return view;
+}
+
+void brook_window_view_destroy(brook_window_view_t *view) {
+  if (!view) return;
+  state_seg_view_destroy(view->sv);
+  g_free(view->name);
+  g_free(view);
+}
+
+static source_t view_source(brook_window_view_t *view) {
+  return (source_t){NULL, view->sv, view->name, view->window_size};
+}
+
+brook_err_t brook_window_view_fetch(brook_window_view_t *view, const void *key, size_t key_len,
+                                    int64_t time_from, int64_t time_to, brook_window_iter_t **iterp,
+                                    char *errstr, size_t errstr_size) {
+  source_t src = view_source(view);
+  return query_src(&src, key, key_len, key, key_len, true, time_from, time_to, false, iterp, errstr,
+                   errstr_size);
+}
+
+brook_err_t brook_window_view_fetch_range(brook_window_view_t *view, const void *key_from, size_t from_len,
+                                          const void *key_to, size_t to_len, int64_t time_from,
+                                          int64_t time_to, brook_window_iter_t **iterp, char *errstr,
+                                          size_t errstr_size) {
+  source_t src = view_source(view);
+  return query_src(&src, key_from, from_len, key_to, to_len, false, time_from, time_to, false, iterp, errstr,
+                   errstr_size);
+}
+
+brook_err_t brook_window_view_fetch_all(brook_window_view_t *view, int64_t time_from, int64_t time_to,
+                                        brook_window_iter_t **iterp, char *errstr, size_t errstr_size) {
+  source_t src = view_source(view);
+  return query_src(&src, NULL, 0, NULL, 0, false, time_from, time_to, false, iterp, errstr, errstr_size);
+}
+
+brook_err_t brook_window_view_get(brook_window_view_t *view, const void *key, size_t key_len,
+                                  int64_t window_start, void **valuep, size_t *value_lenp, char *errstr,
+                                  size_t errstr_size) {
+  *valuep = NULL;
+  *value_lenp = 0;
+  if (!view->retain_dups) {
+    if (window_start < 0) window_start = -1; /* no such window; still report a closed store */
+    uint8_t *skey = g_malloc(key_len + SUFFIX);
+    brook_window_store_key_encode(key, key_len, window_start, 0, skey);
+    brook_err_t err =
+        state_seg_view_get(view->sv, skey, key_len + SUFFIX, valuep, value_lenp, errstr, errstr_size);
+    g_free(skey);
+    return err;
+  }
+  brook_window_iter_t *it = NULL;
+  brook_err_t err =
+      brook_window_view_fetch(view, key, key_len, window_start, window_start, &it, errstr, errstr_size);
+  if (err) return err;
+  if (brook_window_iter_next(it)) {
+    size_t vlen;
+    const void *v = brook_window_iter_value(it, &vlen);
+    void *copy = malloc(vlen ? vlen : 1);
+    if (copy) {
+      memcpy(copy, v, vlen);
+      *valuep = copy;
+      *value_lenp = vlen;
+    } else {
+      err = BROOK_ERR__NOMEM;
+    }
+  } else {
+    err = brook_window_iter_error(it, errstr, errstr_size);
+    if (!err) err = BROOK_ERR__NOENT;
+  }
+  brook_window_iter_destroy(it);
+  return err;
 }

@@ -679,6 +679,152 @@ static void test_cache_merge(fixture_t *fx, gconstpointer data) {
   assert_str_free(counts(fx->store), "k[10,16]=4");
 }
 
+/* ---- read-only views ---- */
+
+/* The owner counts records of key "s" every 50 ms with gap 100, so the one
+ * session keeps growing: each merge removes it (old end, often an older
+ * segment) and puts the merged one (new end). Retention is short, so segments
+ * roll and drop. A view must always see exactly one session of "s" once the
+ * first exists, with a count that never goes down. */
+#define VIEW_STEPS 600
+
+typedef struct view_reader {
+  brook_session_view_t *view;
+  volatile gint stop;
+  gint scans, torn, errors;
+  gint64 last_count;
+} view_reader_t;
+
+static gpointer view_reader_main(gpointer p) {
+  view_reader_t *r = p;
+  char errstr[256];
+  for (int n = 0; !g_atomic_int_get(&r->stop); n++) {
+    brook_session_iter_t *it = NULL;
+    brook_err_t err =
+        n % 2 ? brook_session_view_find_sessions(r->view, "s", 1, 0, INT64_MAX, &it, errstr, sizeof errstr)
+              : brook_session_view_fetch(r->view, "s", 1, &it, errstr, sizeof errstr);
+    if (err) {
+      g_atomic_int_inc(&r->errors);
+      continue;
+    }
+    int found = 0;
+    int64_t start = -1, end = -1, count = 0;
+    while (brook_session_iter_next(it)) {
+      if (found == 0 && n % 8 == 0) g_usleep(300); /* let the owner merge and drop under us */
+      size_t vlen;
+      const void *v = brook_session_iter_value(it, &vlen);
+      g_assert_cmpuint(vlen, ==, 8);
+      count = brook_serde_get_i64(v);
+      start = brook_session_iter_start(it);
+      end = brook_session_iter_end(it);
+      found++;
+    }
+    if (brook_session_iter_error(it, NULL, 0)) g_atomic_int_inc(&r->errors);
+    brook_session_iter_destroy(it);
+    if (found == 0 && r->last_count > 0) g_atomic_int_inc(&r->torn); /* removed, merged one not there */
+    if (found > 1) g_atomic_int_inc(&r->torn);                       /* merged one and an old one */
+    if (found == 1) {
+      /* count records at 0, 50, ..., end: start 0, and the count matches the end */
+      if (start != 0 || count != end / 50 + 1 || count < r->last_count) g_atomic_int_inc(&r->torn);
+      r->last_count = count;
+      void *v = NULL;
+      size_t vlen = 0;
+      err = brook_session_view_fetch_session(r->view, "s", 1, start, end, &v, &vlen, errstr, sizeof errstr);
+      /* a later merge may have replaced it: then absent, never something else */
+      if (err == BROOK_ERR_NONE) {
+        if (vlen != 8 || brook_serde_get_i64(v) != count) g_atomic_int_inc(&r->torn);
+        free(v);
+      } else if (err != BROOK_ERR__NOENT) {
+        g_atomic_int_inc(&r->errors);
+      }
+    }
+    g_atomic_int_inc(&r->scans);
+  }
+  return NULL;
+}
+
+static void test_view_concurrent(fixture_t *fx, gconstpointer data) {
+  fx->opts.retention_ms = 1000;
+  fx->opts.segment_interval_ms = 250;
+  fx_open(fx);
+  view_reader_t r = {.view = brook_session_store_view(fx->store)};
+  GThread *th = g_thread_new("view-reader", view_reader_main, &r);
+  for (int i = 0; i < VIEW_STEPS; i++) {
+    count_record(fx, "s", (int64_t)i * 50, 100);
+    if (i % 100 == 0) g_usleep(1000);
+  }
+  gint scans = g_atomic_int_get(&r.scans);
+  while (g_atomic_int_get(&r.scans) < scans + 3) g_usleep(100);
+  g_atomic_int_set(&r.stop, 1);
+  g_thread_join(th);
+  brook_session_store_stats_t st;
+  brook_session_store_stats(fx->store, &st);
+  g_assert_cmpuint(st.segments, <=, 1000 / 250 + 2); /* old segments were dropped */
+  g_assert_cmpint(r.torn, ==, 0);
+  g_assert_cmpint(r.errors, ==, 0);
+  g_assert_cmpint(r.last_count, ==, VIEW_STEPS);
+  brook_session_view_destroy(r.view);
+}
+
+/* Iterators keep their image; the cache is not seen; after close: _STATE. */
+static void test_view_snapshot_and_close(fixture_t *fx, gconstpointer data) {
+  fx->opts.retention_ms = 100;
+  fx->opts.segment_interval_ms = 50;
+  fx_open(fx);
+  put(fx, "a", 0, 10, "1");
+  put(fx, "b", 5, 60, "2");
+  settle(fx);
+  brook_session_view_t *view = brook_session_store_view(fx->store);
+  brook_session_iter_t *it = NULL;
+  g_assert_cmpint(brook_session_view_find_sessions_range(view, NULL, 0, NULL, 0, 0, INT64_MAX, &it,
+                                                         fx->errstr, sizeof fx->errstr),
+                  ==, 0);
+  put(fx, "a", 0, 20, "3");
+  put(fx, "z", 300, 300, "late"); /* drops the old segments */
+  char *p0 = seg_path(fx, 0);
+  if (!fx->in_memory) g_assert_true(g_file_test(p0, G_FILE_TEST_IS_DIR));
+  assert_str_free(drain(it), "a[0,10]=1 b[5,60]=2");
+  g_assert_false(g_file_test(p0, G_FILE_TEST_EXISTS));
+  g_free(p0);
+  void *v = NULL;
+  size_t vlen = 0;
+  g_assert_cmpint(
+      brook_session_view_fetch_session(view, "z", 1, 300, 300, &v, &vlen, fx->errstr, sizeof fx->errstr), ==,
+      fx->cached ? BROOK_ERR__NOENT : BROOK_ERR_NONE); /* cached: not flushed yet */
+  free(v);
+  v = NULL;
+  settle(fx);
+  g_assert_cmpint(brook_session_view_fetch(view, "z", 1, &it, fx->errstr, sizeof fx->errstr), ==, 0);
+  assert_str_free(drain(it), "z[300,300]=late");
+  g_assert_cmpint(brook_session_view_fetch(view, "a", 1, &it, fx->errstr, sizeof fx->errstr), ==, 0);
+  assert_str_free(drain(it), ""); /* expired */
+
+  g_assert_cmpint(
+      brook_session_view_find_sessions(view, "z", 1, 0, INT64_MAX, &it, fx->errstr, sizeof fx->errstr), ==,
+      0);
+  g_assert_true(brook_session_iter_next(it));
+  brook_session_store_close(fx->store);
+  fx->store = NULL;
+  g_assert_cmpint(brook_session_iter_end(it), ==, 300); /* its copy stays valid */
+  g_assert_false(brook_session_iter_next(it));
+  g_assert_cmpint(brook_session_iter_error(it, NULL, 0), ==, BROOK_ERR__STATE);
+  brook_session_iter_destroy(it);
+  g_assert_cmpint(
+      brook_session_view_fetch_session(view, "z", 1, 300, 300, &v, &vlen, fx->errstr, sizeof fx->errstr), ==,
+      BROOK_ERR__STATE);
+  it = (brook_session_iter_t *)1;
+  g_assert_cmpint(brook_session_view_fetch(view, "z", 1, &it, fx->errstr, sizeof fx->errstr), ==,
+                  BROOK_ERR__STATE);
+  g_assert_null(it);
+  g_assert_cmpint(brook_session_view_find_sessions(view, "z", 1, 0, 10, &it, fx->errstr, sizeof fx->errstr),
+                  ==, BROOK_ERR__STATE);
+  g_assert_cmpint(
+      brook_session_view_find_sessions_range(view, "a", 1, "b", 1, 0, 10, &it, fx->errstr, sizeof fx->errstr),
+      ==, BROOK_ERR__STATE);
+  brook_session_view_destroy(view);
+  brook_session_view_destroy(NULL);
+}
+
 static void add(const char *name, void (*fn)(fixture_t *, gconstpointer)) {
   for (int mem = 0; mem < 2; mem++) {
     char *path = g_strdup_printf("/state/session/%s/%s", mem ? "memory" : "rocksdb", name);
@@ -706,6 +852,9 @@ int main(int argc, char **argv) {
   add("changelog", test_changelog);
   add("sink-failure", test_sink_failure);
   add("restore", test_restore);
+  add("view-concurrent", test_view_concurrent);
+  add("view-snapshot-close", test_view_snapshot_and_close);
+  add_cached("view-snapshot-close", test_view_snapshot_and_close);
   add_cached("put-fetch-remove", test_put_fetch_remove);
   add_cached("find-sessions", test_find_sessions);
   add_cached("prefix-keys", test_prefix_keys);

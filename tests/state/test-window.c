@@ -5,7 +5,9 @@
  * keys that are prefixes of each other (checked against a brute-force model
  * for every key range), retention dropping whole segments, expired puts,
  * duplicates, the changelog records, restore reproducing the store exactly,
- * sink failures, writes and segment drops under an open iterator, reopen.
+ * sink failures, writes and segment drops under an open iterator, reopen,
+ * read-only views on another thread (never a torn restore batch, across
+ * segments; _STATE after close).
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -969,6 +971,204 @@ static void test_bad_config(fixture_t *fx, gconstpointer data) {
   g_assert_cmpstr(brook_err_name(BROOK_ERR__BAD_CONFIG), ==, "_BAD_CONFIG");
 }
 
+/* ---- read-only views ---- */
+
+/* Every restore batch r writes keys k0..k7 with value "r": even keys at window
+ * start r*100, odd keys at r*100 + 550, so most batches span two segments
+ * (interval 500). A view must see each half of a batch whole or not at all,
+ * and the newer half whenever it sees the older one (expiry takes the older
+ * half first). Retention is short, so segments roll and drop all the time. */
+#define VIEW_BATCHES 400
+#define VIEW_KEYS 8
+
+typedef struct view_reader {
+  brook_window_view_t *view;
+  volatile gint stop;
+  gint scans, gets, torn, errors, max_seen;
+} view_reader_t;
+
+/* `half`: entries of one batch half the scan covers (4 for every key, 1 for
+ * one odd key: then the even half must be empty). */
+static void check_scan(view_reader_t *r, brook_window_iter_t *it, bool pause, int half) {
+  int counts[VIEW_BATCHES][2];
+  memset(counts, 0, sizeof counts);
+  bool first = true;
+  while (brook_window_iter_next(it)) {
+    if (first && pause) g_usleep(500); /* let the owner write, roll and drop under us */
+    first = false;
+    size_t klen, vlen;
+    const char *k = brook_window_iter_key(it, &klen);
+    const char *v = brook_window_iter_value(it, &vlen);
+    char vb[16];
+    g_assert_cmpuint(vlen, <, sizeof vb);
+    memcpy(vb, v, vlen);
+    vb[vlen] = 0;
+    int b = atoi(vb);
+    g_assert_cmpint(b, >=, 0);
+    g_assert_cmpint(b, <, VIEW_BATCHES);
+    g_assert_cmpuint(klen, ==, 2);
+    int j = k[1] - '0';
+    int64_t start = brook_window_iter_start(it);
+    if (start != (int64_t)b * 100 + (j % 2) * 550) g_atomic_int_inc(&r->torn);
+    counts[b][j % 2]++;
+    if (b > g_atomic_int_get(&r->max_seen)) g_atomic_int_set(&r->max_seen, b);
+  }
+  if (brook_window_iter_error(it, NULL, 0)) g_atomic_int_inc(&r->errors);
+  for (int b = 0; b < VIEW_BATCHES; b++) {
+    int even = counts[b][0], odd = counts[b][1];
+    bool odd_only = half == 1;
+    if ((even != 0 && (odd_only || even != half)) || (odd != 0 && odd != half) || (even && !odd))
+      g_atomic_int_inc(&r->torn);
+  }
+}
+
+static gpointer view_reader_main(gpointer p) {
+  view_reader_t *r = p;
+  char errstr[256];
+  for (int n = 0; !g_atomic_int_get(&r->stop); n++) {
+    brook_window_iter_t *it = NULL;
+    brook_err_t err = brook_window_view_fetch_all(r->view, 0, INT64_MAX, &it, errstr, sizeof errstr);
+    if (err) {
+      g_atomic_int_inc(&r->errors);
+      continue;
+    }
+    check_scan(r, it, n % 4 == 0, VIEW_KEYS / 2);
+    brook_window_iter_destroy(it);
+    /* one key across both halves' segments; a range over two keys */
+    g_assert_cmpint(brook_window_view_fetch(r->view, "k1", 2, 0, INT64_MAX, &it, errstr, sizeof errstr), ==,
+                    0);
+    check_scan(r, it, false, 1);
+    brook_window_iter_destroy(it);
+    /* a point lookup of the newest batch seen so far: present or expired, never torn */
+    int b = g_atomic_int_get(&r->max_seen);
+    void *v = NULL;
+    size_t vlen = 0;
+    err = brook_window_view_get(r->view, "k3", 2, (int64_t)b * 100 + 550, &v, &vlen, errstr, sizeof errstr);
+    if (err == BROOK_ERR_NONE) {
+      char want[16];
+      g_snprintf(want, sizeof want, "%d", b);
+      if (vlen != strlen(want) || memcmp(v, want, vlen) != 0) g_atomic_int_inc(&r->torn);
+      free(v);
+    } else if (err != BROOK_ERR__NOENT) {
+      g_atomic_int_inc(&r->errors);
+    }
+    g_atomic_int_inc(&r->scans);
+    g_atomic_int_inc(&r->gets);
+  }
+  return NULL;
+}
+
+static void test_view_concurrent(fixture_t *fx, gconstpointer data) {
+  fx->opts.retention_ms = 2000;
+  fx->opts.segment_interval_ms = 500;
+  fx_open(fx);
+  view_reader_t r = {.view = brook_window_store_view(fx->store)};
+  GThread *th = g_thread_new("view-reader", view_reader_main, &r);
+  int64_t offset = 0;
+  for (int b = 0; b < VIEW_BATCHES; b++) {
+    brook_changelog_record_t recs[VIEW_KEYS];
+    uint8_t keys[VIEW_KEYS][2 + 12];
+    char val[16];
+    int vlen = g_snprintf(val, sizeof val, "%d", b);
+    for (int j = 0; j < VIEW_KEYS; j++) {
+      char k[2] = {'k', (char)('0' + j)};
+      int64_t start = (int64_t)b * 100 + (j % 2) * 550;
+      brook_window_store_key_encode(k, 2, start, 0, keys[j]);
+      recs[j] = (brook_changelog_record_t){keys[j], sizeof keys[j], val, (size_t)vlen, start, offset++};
+    }
+    g_assert_cmpint(
+        brook_window_store_restore(fx->store, recs, VIEW_KEYS, -1, NULL, fx->errstr, sizeof fx->errstr), ==,
+        0);
+    if (b % 50 == 0) g_usleep(1000); /* give the reader a chance on a loaded machine */
+  }
+  /* wait until the reader has run a few scans against the final state too */
+  gint scans = g_atomic_int_get(&r.scans);
+  while (g_atomic_int_get(&r.scans) < scans + 3) g_usleep(100);
+  g_atomic_int_set(&r.stop, 1);
+  g_thread_join(th);
+  brook_window_store_stats_t st;
+  brook_window_store_stats(fx->store, &st);
+  g_assert_cmpuint(st.segments, <=, 2000 / 500 + 2); /* old segments were dropped */
+  g_assert_cmpint(r.torn, ==, 0);
+  g_assert_cmpint(r.errors, ==, 0);
+  g_assert_cmpint(r.scans, >, 0);
+  g_assert_cmpint(r.max_seen, ==, VIEW_BATCHES - 1);
+  brook_window_view_destroy(r.view);
+}
+
+/* A view iterator holds a point-in-time image: later writes and segment drops
+ * do not change it, the dropped segment goes when the iterator does; after
+ * close every view call is _STATE. */
+static void test_view_snapshot_and_close(fixture_t *fx, gconstpointer data) {
+  fx->opts.retention_ms = 100;
+  fx->opts.segment_interval_ms = 50;
+  fx_open(fx);
+  put(fx, "a", 10, "1");
+  put(fx, "b", 60, "2");
+  settle(fx); /* views read the store, not the cache */
+  brook_window_view_t *view = brook_window_store_view(fx->store);
+  brook_window_iter_t *it = NULL;
+  g_assert_cmpint(brook_window_view_fetch_all(view, 0, INT64_MAX, &it, fx->errstr, sizeof fx->errstr), ==, 0);
+  put(fx, "a", 20, "3");     /* after the image: not seen */
+  put(fx, "z", 300, "late"); /* drops segments 0 and 50 */
+  brook_window_store_stats_t st;
+  brook_window_store_stats(fx->store, &st);
+  g_assert_cmpuint(st.segments, ==, fx->cached ? 0 : 1); /* cached: "z" is not in the store yet */
+  char *p0 = seg_path(fx, "win", 0);
+  if (!fx->in_memory) g_assert_true(g_file_test(p0, G_FILE_TEST_IS_DIR));
+  assert_str_free(drain(it), "a@10=1 b@60=2");
+  settle(fx);
+  g_assert_false(g_file_test(p0, G_FILE_TEST_EXISTS));
+  g_free(p0);
+  /* expiry as of now: the old windows are gone for new queries */
+  g_assert_cmpint(brook_window_view_fetch_all(view, 0, INT64_MAX, &it, fx->errstr, sizeof fx->errstr), ==, 0);
+  assert_str_free(drain(it), "z@300=late");
+  void *v = NULL;
+  size_t vlen = 0;
+  g_assert_cmpint(brook_window_view_get(view, "a", 1, 10, &v, &vlen, fx->errstr, sizeof fx->errstr), ==,
+                  BROOK_ERR__NOENT);
+  g_assert_cmpint(brook_window_view_get(view, "z", 1, 300, &v, &vlen, fx->errstr, sizeof fx->errstr), ==, 0);
+  g_assert_cmpmem(v, vlen, "late", 4);
+  free(v);
+  v = NULL;
+  g_assert_cmpint(
+      brook_window_view_fetch_range(view, "a", 1, "y", 1, 0, INT64_MAX, &it, fx->errstr, sizeof fx->errstr),
+      ==, 0);
+  assert_str_free(drain(it), "");
+
+  /* an iterator open across close, then close */
+  put(fx, "z", 310, "x");
+  g_assert_cmpint(brook_window_view_get(view, "z", 1, 310, &v, &vlen, fx->errstr, sizeof fx->errstr), ==,
+                  fx->cached ? BROOK_ERR__NOENT : BROOK_ERR_NONE); /* still in the cache */
+  free(v);
+  v = NULL;
+  settle(fx);
+  g_assert_cmpint(brook_window_view_fetch(view, "z", 1, 0, INT64_MAX, &it, fx->errstr, sizeof fx->errstr), ==,
+                  0);
+  g_assert_true(brook_window_iter_next(it));
+  brook_window_store_close(fx->store);
+  fx->store = NULL;
+  size_t klen;
+  g_assert_cmpmem(brook_window_iter_key(it, &klen), klen, "z", 1); /* the copy stays valid */
+  g_assert_false(brook_window_iter_next(it));
+  g_assert_cmpint(brook_window_iter_error(it, NULL, 0), ==, BROOK_ERR__STATE);
+  brook_window_iter_destroy(it);
+  g_assert_cmpint(brook_window_view_get(view, "z", 1, 300, &v, &vlen, fx->errstr, sizeof fx->errstr), ==,
+                  BROOK_ERR__STATE);
+  g_assert_null(v);
+  it = (brook_window_iter_t *)1;
+  g_assert_cmpint(brook_window_view_fetch(view, "z", 1, 0, 10, &it, fx->errstr, sizeof fx->errstr), ==,
+                  BROOK_ERR__STATE);
+  g_assert_null(it);
+  g_assert_cmpint(brook_window_view_fetch_all(view, 0, 10, &it, fx->errstr, sizeof fx->errstr), ==,
+                  BROOK_ERR__STATE);
+  g_assert_cmpint(
+      brook_window_view_fetch_range(view, "a", 1, "b", 1, 0, 10, &it, fx->errstr, sizeof fx->errstr), ==,
+      BROOK_ERR__STATE);
+  brook_window_view_destroy(view);
+  brook_window_view_destroy(NULL);
+}
+
 static void add(const char *name, void (*fn)(fixture_t *, gconstpointer)) {
   for (int mem = 0; mem < 2; mem++) {
     char *path = g_strdup_printf("/state/window/%s/%s", mem ? "memory" : "rocksdb", name);
@@ -1012,6 +1212,8 @@ int main(int argc, char **argv) {
   add("wipe-without-checkpoint", test_wipe_without_checkpoint);
   add("bad-config", test_bad_config);
   add("listener", test_listener);
+  add("view-concurrent", test_view_concurrent);
+  add("view-snapshot-close", test_view_snapshot_and_close);
   /* the same contract with a record cache in front */
   add_cached("put-get", test_put_get);
   add_cached("fetch-bounds", test_fetch_bounds);
@@ -1027,6 +1229,7 @@ int main(int argc, char **argv) {
   add_cached("collapse-merge-listener", test_cache_collapse);
   add_cached("eviction", test_cache_eviction);
   add_cached("listener", test_listener);
+  add_cached("view-snapshot-close", test_view_snapshot_and_close);
   int rc = g_test_run();
   brook_log_set_handler(NULL, NULL);
   g_ptr_array_unref(logged);
