@@ -109,12 +109,11 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include "brookd_proc.h"
 
 #define MAX_SLOTS 48 /* members one part may create over all its runs */
 #define MAX_PARTS 64 /* assignments are kept as 64-bit masks */
 #define MAX_REPS 32
-#define BROKER_START_TIMEOUT 15.0
-#define BROKER_STOP_TIMEOUT 10.0
 #define AUTO_COMMIT_MS 500
 #define STEADY_HOLD_S 1.0 /* > AUTO_COMMIT_MS: the victim has committed */
 #define CHILD_MAX_S 600.0
@@ -149,74 +148,6 @@ static char self_exe[PATH_MAX];
 /* ------------------------------------------------------------------ */
 /* time, cpu, memory                                                  */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s) {
-  struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-  nanosleep(&ts, NULL);
-}
-
-/* utime+stime in seconds from a /proc stat file; -1 if unreadable. Parsed
- * after the LAST ')' since the command name may contain both. */
-static double stat_cpu_s(const char *path) {
-  char buf[2048];
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  if (!p) return -1;
-  unsigned long long utime = 0, stime = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
-  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double proc_cpu_s(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  return stat_cpu_s(path);
-}
-
-static double thread_cpu_s(pid_t tid) {
-  char path[64];
-  if (tid <= 0) return 0;
-  snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-  double v = stat_cpu_s(path);
-  return v < 0 ? 0 : v;
-}
-
-static double proc_hwm_mib(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  double v = -1;
-  while (fgets(line, sizeof(line), f)) {
-    unsigned long kb;
-    if (sscanf(line, "VmHWM: %lu kB", &kb) == 1) {
-      v = (double)kb / 1024.0;
-      break;
-    }
-  }
-  fclose(f);
-  return v;
-}
-
-static void proc_reset_hwm(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
-  int fd = open(path, O_WRONLY);
-  if (fd < 0) return;
-  if (write(fd, "5", 1) < 0) { /* then the peak is cumulative since start */
-  }
-  close(fd);
-}
-
 static double rusage_s(int who) {
   struct rusage ru;
   getrusage(who, &ru);
@@ -231,13 +162,7 @@ typedef struct target {
   const char *name;
   bool up;
   char bootstrap[128];
-  /* brookd */
-  pid_t pid;
-  char tmpdir[PATH_MAX];
-  char logpath[PATH_MAX + 16];
-  struct rusage final_ru; /* from wait4() */
-  bool have_final_ru;
-  int final_status;
+  brookd_proc_t bp; /* brookd */
   /* mock */
   rd_kafka_t *mock_rk;
   rd_kafka_mock_cluster_t *mcluster;
@@ -247,50 +172,13 @@ typedef struct target {
 static target_t t_brookd = {.name = "brookd"};
 static target_t t_mock = {.name = "mock"};
 
-/* For the signal handler: processes to stop if we are interrupted. */
-static volatile sig_atomic_t brookd_pid_sig, member_pid_sig;
+/* For the signal handler: the member process to kill if we are interrupted. */
+static volatile sig_atomic_t member_pid_sig;
 
 static void on_signal(int sig) {
   if (member_pid_sig > 0) kill((pid_t)member_pid_sig, SIGKILL);
-  if (brookd_pid_sig > 0) {
-    kill((pid_t)brookd_pid_sig, SIGTERM);
-    bool reaped = false;
-    for (int i = 0; i < 200 && !reaped; i++) { /* bounded: ~2 s */
-      reaped = waitpid((pid_t)brookd_pid_sig, NULL, WNOHANG) == (pid_t)brookd_pid_sig;
-      struct timespec ts = {0, 10 * 1000 * 1000};
-      if (!reaped) nanosleep(&ts, NULL);
-    }
-    if (!reaped) {
-      kill((pid_t)brookd_pid_sig, SIGKILL);
-      waitpid((pid_t)brookd_pid_sig, NULL, 0);
-    }
-  }
-  if (t_brookd.tmpdir[0]) {
-    static const char msg[] = "\ninterrupted: brookd stopped; its temp dir is left at ";
-    if (write(2, msg, sizeof(msg) - 1) < 0 || write(2, t_brookd.tmpdir, strlen(t_brookd.tmpdir)) < 0 ||
-        write(2, "\n", 1) < 0) {
-    }
-  }
+  brookd_proc_stop_from_signal(&t_brookd.bp);
   _exit(128 + sig);
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  remove(path);
-  return 0;
-}
-
-static void print_log_tail(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  fseek(f, 0, SEEK_END);
-  long sz = ftell(f);
-  fseek(f, sz > 4000 ? sz - 4000 : 0, SEEK_SET);
-  char buf[4096];
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  fprintf(stderr, "---- tail of %s ----\n%s\n---- end ----\n", path, buf);
 }
 
 static int effective_min_session_ms(void) { return opt.session_ms < 6000 ? opt.session_ms : 6000; }
@@ -302,129 +190,21 @@ static void brookd_settings(char bufs[2][96]) {
 }
 
 static bool brookd_start(target_t *t, const char *path) {
-  snprintf(t->tmpdir, sizeof(t->tmpdir), "/tmp/brook-bench-groups-XXXXXX");
-  if (!mkdtemp(t->tmpdir)) {
-    fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
-    t->tmpdir[0] = '\0';
-    return false;
-  }
-  char props[PATH_MAX + 32], datadir[PATH_MAX + 16];
-  snprintf(props, sizeof(props), "%s/server.properties", t->tmpdir);
-  snprintf(datadir, sizeof(datadir), "%s/data", t->tmpdir);
-  snprintf(t->logpath, sizeof(t->logpath), "%s/brookd.log", t->tmpdir);
-  FILE *f = fopen(props, "w");
-  if (!f) return false;
-  fprintf(f,
-          "# written by bench-groups\n"
-          "listeners=PLAINTEXT://127.0.0.1:0\n"
-          "log.dirs=%s\n"
-          "num.partitions=1\n"
-          "auto.create.topics.enable=true\n",
-          datadir);
-  fclose(f);
-
   static char settings[2][96];
   brookd_settings(settings);
-  const char *argv[8 + 2 * 34];
-  int ac = 0;
-  argv[ac++] = path;
-  argv[ac++] = props;
-  for (int i = 0; i < 2; i++) {
-    argv[ac++] = "--override";
-    argv[ac++] = settings[i];
-  }
-  for (int i = 0; i < opt.n_overrides; i++) { /* later ones win */
-    argv[ac++] = "--override";
-    argv[ac++] = opt.overrides[i];
-  }
-  argv[ac] = NULL;
-
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(t->logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    if (nul >= 0) dup2(nul, 0);
-    execv(path, (char *const *)argv);
-    fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
-    _exit(127);
-  }
-  t->pid = pid;
-  brookd_pid_sig = pid;
-
-  const char *needle = "listening on PLAINTEXT://127.0.0.1:";
-  double deadline = now_s() + BROKER_START_TIMEOUT;
-  while (now_s() < deadline) {
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      fprintf(stderr, "brookd exited during startup (status 0x%x)\n", st);
-      print_log_tail(t->logpath);
-      t->pid = 0;
-      brookd_pid_sig = 0;
-      return false;
-    }
-    FILE *lf = fopen(t->logpath, "r");
-    if (lf) {
-      char line[1024];
-      while (fgets(line, sizeof(line), lf)) {
-        char *p = strstr(line, needle);
-        int port;
-        if (p && sscanf(p + strlen(needle), "%d", &port) == 1 && port > 0) {
-          fclose(lf);
-          snprintf(t->bootstrap, sizeof(t->bootstrap), "127.0.0.1:%d", port);
-          t->up = true;
-          return true;
-        }
-      }
-      fclose(lf);
-    }
-    sleep_s(0.02);
-  }
-  fprintf(stderr, "brookd did not log '%s<port>' within %.0f s\n", needle, BROKER_START_TIMEOUT);
-  print_log_tail(t->logpath);
-  return false; /* caller stops it */
+  const char *ov[2 + 32];
+  int n = 0;
+  for (int i = 0; i < 2; i++) ov[n++] = settings[i];
+  for (int i = 0; i < opt.n_overrides; i++) ov[n++] = opt.overrides[i]; /* later ones win */
+  if (!brookd_proc_start(&t->bp, path, "brook-bench-groups", ov, n)) return false;
+  snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", t->bp.bootstrap);
+  t->up = true;
+  return true;
 }
 
-/* SIGTERM, SIGKILL after BROKER_STOP_TIMEOUT; reaped with wait4() so the
- * whole run's rusage of brookd is known. */
+/* Reaped with wait4() so the whole run's rusage of brookd is known (t->bp.final_ru). */
 static void brookd_stop(target_t *t) {
-  if (t->pid > 0) {
-    kill(t->pid, SIGTERM);
-    double deadline = now_s() + BROKER_STOP_TIMEOUT;
-    int st = 0;
-    bool reaped = false;
-    while (now_s() < deadline) {
-      if (wait4(t->pid, &st, WNOHANG, &t->final_ru) == t->pid) {
-        reaped = true;
-        break;
-      }
-      sleep_s(0.02);
-    }
-    if (!reaped) {
-      fprintf(stderr, "brookd pid %d ignored SIGTERM for %.0f s: SIGKILL\n", (int)t->pid,
-              BROKER_STOP_TIMEOUT);
-      kill(t->pid, SIGKILL);
-      wait4(t->pid, &st, 0, &t->final_ru);
-    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      fprintf(stderr, "note: brookd exited with status 0x%x after SIGTERM (expected clean exit 0)\n", st);
-      print_log_tail(t->logpath);
-    }
-    t->have_final_ru = true;
-    t->final_status = st;
-    t->pid = 0;
-    brookd_pid_sig = 0;
-  }
-  if (t->tmpdir[0]) {
-    if (opt.keep)
-      fprintf(stderr, "kept %s\n", t->tmpdir);
-    else
-      nftw(t->tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-  }
+  brookd_proc_stop(&t->bp, opt.keep);
   t->up = false;
 }
 
@@ -515,12 +295,12 @@ typedef struct usage {
 } usage_t;
 
 static double broker_cpu_now(const target_t *t) {
-  if (t->pid > 0) return proc_cpu_s(t->pid);
+  if (t->bp.pid > 0) return proc_cpu_s(t->bp.pid);
   return thread_cpu_s(t->mock_tid);
 }
 
 static void meter_begin(const target_t *t, usage_t *u) {
-  if (t->pid > 0) proc_reset_hwm(t->pid);
+  if (t->bp.pid > 0) proc_reset_hwm(t->bp.pid);
   u->ran = true;
   u->t0 = now_s();
   u->broker_cpu0 = broker_cpu_now(t);
@@ -536,7 +316,7 @@ static void meter_end(const target_t *t, usage_t *u) {
   u->client_cpu =
       rusage_s(RUSAGE_SELF) - u->self_cpu0 - mock_d + rusage_s(RUSAGE_CHILDREN) - u->children_cpu0;
   if (u->client_cpu < 0) u->client_cpu = 0;
-  u->broker_rss = t->pid > 0 ? proc_hwm_mib(t->pid) : -1;
+  u->broker_rss = t->bp.pid > 0 ? proc_hwm_mib(t->bp.pid) : -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1201,7 +981,7 @@ static bool cond_reassigned(grun_t *g, void *arg) {
 static void on_timeout(grun_t *g, const target_t *t, const char *what) {
   fprintf(stderr, "  TIMEOUT (%s) on %s\n", what, t->name);
   grun_dump(g, what);
-  if (t->pid > 0) print_log_tail(t->logpath);
+  if (t->bp.pid > 0) print_log_tail(t->bp.logpath);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1686,9 +1466,9 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   mock_stop(&t_mock);
-  if (t_brookd.pid > 0) {
+  if (t_brookd.bp.pid > 0) {
     brookd_stop(&t_brookd);
-    const struct rusage *ru = &t_brookd.final_ru;
+    const struct rusage *ru = &t_brookd.bp.final_ru;
     printf(
         "\nbrookd whole run (wait4 rusage): CPU %.2f s (user %.2f, system %.2f), max RSS %.1f MiB, exit "
         "status "
@@ -1697,7 +1477,7 @@ int main(int argc, char **argv) {
             (double)ru->ru_stime.tv_usec / 1e6,
         (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6,
         (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6, (double)ru->ru_maxrss / 1024.0,
-        t_brookd.final_status);
+        t_brookd.bp.final_status);
   }
   return 0;
 }

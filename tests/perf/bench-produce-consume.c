@@ -80,6 +80,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include "brookd_proc.h"
 
 /* Bytes per partition a consume round may fill: below the mock's 5 MiB
  * retention with room for batch headers and per-record overhead. */
@@ -90,8 +91,6 @@
 #define RECORD_OVERHEAD 16
 #define MAX_PARTS 64
 #define MAX_THREADS 16
-#define BROKER_START_TIMEOUT 15.0
-#define BROKER_STOP_TIMEOUT 10.0
 
 /* ------------------------------------------------------------------ */
 /* options                                                            */
@@ -113,80 +112,6 @@ static struct {
 /* ------------------------------------------------------------------ */
 /* time, cpu, memory                                                  */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s) {
-  struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-  nanosleep(&ts, NULL);
-}
-
-/* utime+stime in seconds from a /proc stat file; -1 if unreadable. The
- * command name (field 2) may contain spaces and ')' so parse after the LAST
- * ')'. */
-static double stat_cpu_s(const char *path) {
-  char buf[2048];
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  if (!p) return -1;
-  /* after ")": state(3) ppid(4) ... utime(14) stime(15) */
-  unsigned long long utime = 0, stime = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-    return -1;
-  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double proc_cpu_s(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  return stat_cpu_s(path);
-}
-
-static double thread_cpu_s(pid_t tid) {
-  char path[64];
-  if (tid <= 0) return 0;
-  snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-  double v = stat_cpu_s(path);
-  return v < 0 ? 0 : v;
-}
-
-/* VmHWM (peak RSS) in MiB; -1 if unreadable. */
-static double proc_hwm_mib(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  double v = -1;
-  while (fgets(line, sizeof(line), f)) {
-    unsigned long kb;
-    if (sscanf(line, "VmHWM: %lu kB", &kb) == 1) {
-      v = (double)kb / 1024.0;
-      break;
-    }
-  }
-  fclose(f);
-  return v;
-}
-
-/* Resets VmHWM to the current RSS (Linux >= 4.0) so each row reports its own
- * peak; failure only means the peak is cumulative since start. */
-static void proc_reset_hwm(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
-  int fd = open(path, O_WRONLY);
-  if (fd < 0) return;
-  if (write(fd, "5", 1) < 0) { /* cumulative peak then */
-  }
-  close(fd);
-}
-
 static double self_cpu_s(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -201,10 +126,7 @@ typedef struct target {
   const char *name;
   bool up;
   char bootstrap[128];
-  /* brookd */
-  pid_t pid;
-  char tmpdir[PATH_MAX];
-  char logpath[PATH_MAX + 16];
+  brookd_proc_t bp; /* brookd */
   /* mock */
   rd_kafka_t *mock_rk;
   rd_kafka_mock_cluster_t *mcluster;
@@ -216,169 +138,21 @@ typedef struct target {
 static target_t t_brookd = {.name = "brookd"};
 static target_t t_mock = {.name = "mock", .bounded_retention = true};
 
-/* For the signal handler: the child to kill if we are interrupted. */
-static volatile sig_atomic_t child_pid;
-
 static void on_signal(int sig) {
-  if (child_pid > 0) {
-    kill((pid_t)child_pid, SIGTERM);
-    /* Bounded: give it up to ~2 s, then SIGKILL. Only async-signal-safe
-     * calls here. */
-    bool reaped = false;
-    for (int i = 0; i < 200 && !reaped; i++) {
-      reaped = waitpid((pid_t)child_pid, NULL, WNOHANG) == (pid_t)child_pid;
-      struct timespec ts = {0, 10 * 1000 * 1000};
-      if (!reaped) nanosleep(&ts, NULL);
-    }
-    if (!reaped) {
-      kill((pid_t)child_pid, SIGKILL);
-      waitpid((pid_t)child_pid, NULL, 0);
-    }
-  }
-  /* Removing the temp dir is not async-signal-safe: say where it is. */
-  if (t_brookd.tmpdir[0]) {
-    static const char msg[] = "\ninterrupted: brookd stopped; its temp dir is left at ";
-    if (write(2, msg, sizeof(msg) - 1) < 0 || write(2, t_brookd.tmpdir, strlen(t_brookd.tmpdir)) < 0 ||
-        write(2, "\n", 1) < 0) {
-    }
-  }
+  brookd_proc_stop_from_signal(&t_brookd.bp);
   _exit(128 + sig);
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  remove(path);
-  return 0;
-}
-
-static void print_log_tail(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  fseek(f, 0, SEEK_END);
-  long sz = ftell(f);
-  fseek(f, sz > 4000 ? sz - 4000 : 0, SEEK_SET);
-  char buf[4096];
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  fprintf(stderr, "---- tail of %s ----\n%s\n---- end ----\n", path, buf);
-}
-
-/* Starts brookd; on success fills t->bootstrap. stderr/stdout go to a file in
- * the temp dir rather than a pipe so a chatty broker can never block on a
- * full pipe we stopped reading. */
+/* Starts brookd (brookd_proc.h); on success fills t->bootstrap. */
 static bool brookd_start(target_t *t, const char *path) {
-  snprintf(t->tmpdir, sizeof(t->tmpdir), "/tmp/brook-bench-XXXXXX");
-  if (!mkdtemp(t->tmpdir)) {
-    fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
-    return false;
-  }
-  char props[PATH_MAX + 32], datadir[PATH_MAX + 16];
-  snprintf(props, sizeof(props), "%s/server.properties", t->tmpdir);
-  snprintf(datadir, sizeof(datadir), "%s/data", t->tmpdir);
-  snprintf(t->logpath, sizeof(t->logpath), "%s/brookd.log", t->tmpdir);
-  FILE *f = fopen(props, "w");
-  if (!f) return false;
-  fprintf(f,
-          "# written by bench-produce-consume\n"
-          "listeners=PLAINTEXT://127.0.0.1:0\n"
-          "log.dirs=%s\n"
-          "num.partitions=1\n"
-          "auto.create.topics.enable=true\n",
-          datadir);
-  fclose(f);
-
-  const char *argv[8 + 2 * 32];
-  int ac = 0;
-  argv[ac++] = path;
-  argv[ac++] = props;
-  for (int i = 0; i < opt.n_overrides; i++) {
-    argv[ac++] = "--override";
-    argv[ac++] = opt.overrides[i];
-  }
-  argv[ac] = NULL;
-
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(t->logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    if (nul >= 0) dup2(nul, 0);
-    execv(path, (char *const *)argv);
-    fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
-    _exit(127);
-  }
-  t->pid = pid;
-  child_pid = pid;
-
-  const char *needle = "listening on PLAINTEXT://127.0.0.1:";
-  double deadline = now_s() + BROKER_START_TIMEOUT;
-  while (now_s() < deadline) {
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      fprintf(stderr, "brookd exited during startup (status 0x%x)\n", st);
-      print_log_tail(t->logpath);
-      t->pid = 0;
-      child_pid = 0;
-      return false;
-    }
-    FILE *lf = fopen(t->logpath, "r");
-    if (lf) {
-      char line[1024];
-      while (fgets(line, sizeof(line), lf)) {
-        char *p = strstr(line, needle);
-        int port;
-        if (p && sscanf(p + strlen(needle), "%d", &port) == 1 && port > 0) {
-          fclose(lf);
-          snprintf(t->bootstrap, sizeof(t->bootstrap), "127.0.0.1:%d", port);
-          t->up = true;
-          return true;
-        }
-      }
-      fclose(lf);
-    }
-    sleep_s(0.02);
-  }
-  fprintf(stderr, "brookd did not log '%s<port>' within %.0f s\n", needle, BROKER_START_TIMEOUT);
-  print_log_tail(t->logpath);
-  return false; /* caller stops it */
+  if (!brookd_proc_start(&t->bp, path, "brook-bench", opt.overrides, opt.n_overrides)) return false;
+  snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", t->bp.bootstrap);
+  t->up = true;
+  return true;
 }
 
 static void brookd_stop(target_t *t) {
-  if (t->pid > 0) {
-    kill(t->pid, SIGTERM);
-    double deadline = now_s() + BROKER_STOP_TIMEOUT;
-    int st = 0;
-    bool reaped = false;
-    while (now_s() < deadline) {
-      if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
-        reaped = true;
-        break;
-      }
-      sleep_s(0.02);
-    }
-    if (!reaped) {
-      fprintf(stderr, "brookd pid %d ignored SIGTERM for %.0f s: SIGKILL\n", (int)t->pid, BROKER_STOP_TIMEOUT);
-      kill(t->pid, SIGKILL);
-      waitpid(t->pid, &st, 0);
-    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      fprintf(stderr, "note: brookd exited with status 0x%x after SIGTERM (expected clean exit 0)\n", st);
-      print_log_tail(t->logpath);
-    }
-    t->pid = 0;
-    child_pid = 0;
-  }
-  if (t->tmpdir[0]) {
-    if (opt.keep)
-      fprintf(stderr, "kept %s\n", t->tmpdir);
-    else
-      nftw(t->tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-  }
+  brookd_proc_stop(&t->bp, opt.keep);
   t->up = false;
 }
 
@@ -483,12 +257,12 @@ typedef struct meter {
 } meter_t;
 
 static double broker_cpu_now(const target_t *t) {
-  if (t->pid > 0) return proc_cpu_s(t->pid);
+  if (t->bp.pid > 0) return proc_cpu_s(t->bp.pid);
   return thread_cpu_s(t->mock_tid);
 }
 
 static void meter_begin(const target_t *t, meter_t *m) {
-  if (t->pid > 0) proc_reset_hwm(t->pid);
+  if (t->bp.pid > 0) proc_reset_hwm(t->bp.pid);
   m->broker_cpu0 = broker_cpu_now(t);
   m->self_cpu0 = self_cpu_s();
   m->mock_cpu0 = thread_cpu_s(t_mock.mock_tid);
@@ -499,7 +273,7 @@ static void meter_end(const target_t *t, const meter_t *m, result_t *r) {
   double mock_d = thread_cpu_s(t_mock.mock_tid) - m->mock_cpu0;
   r->client_cpu = self_cpu_s() - m->self_cpu0 - mock_d;
   if (r->client_cpu < 0) r->client_cpu = 0; /* tick rounding of the two readings */
-  r->broker_rss = t->pid > 0 ? proc_hwm_mib(t->pid) : -1;
+  r->broker_rss = t->bp.pid > 0 ? proc_hwm_mib(t->bp.pid) : -1;
 }
 
 static void fail(result_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
