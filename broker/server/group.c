@@ -112,8 +112,8 @@ group_t *group_get_or_create(brook_broker_t *b, const char *id) {
   if (g) return g;
   g = g_new0(group_t, 1);
   g->id = g_strdup(id);
-  g->log_partition = group_partition_for(id, (int32_t)b->bconf.offsets_topic_num_partitions);
-  if (b->groups->topic) g->log_partition = group_partition_for(id, b->groups->topic->nparts);
+  g->log_partition = group_partition_for(
+      id, b->groups->topic ? b->groups->topic->nparts : (int32_t)b->bconf.offsets_topic_num_partitions);
   g->state = GROUP_EMPTY;
   g->state_ts_ms = broker_now_ms();
   g->members = g_hash_table_new(g_str_hash, g_str_equal);
@@ -290,7 +290,7 @@ static bool group_supports(group_t *g, const char *ptype, const brook_join_group
   if (g_hash_table_size(g->members) == 0) return true;
   if (!g->protocol_type || strcmp(g->protocol_type, ptype)) return false;
   for (int32_t i = 0; i < r->protocols.count; i++) {
-    char *name = g_strndup(r->protocols.items[i].name.ptr, (gsize)MAX(r->protocols.items[i].name.len, 0));
+    char *name = group_str(r->protocols.items[i].name);
     bool all = true;
     GHashTableIter it;
     gpointer k, v;
@@ -302,7 +302,11 @@ static bool group_supports(group_t *g, const char *ptype, const brook_join_group
   return false;
 }
 
-static void member_set_protocols(member_t *m, const brook_join_group_request_t *r) {
+/* What a JoinGroup says about its member: protocols and timeouts (v0 has no
+ * rebalance timeout: the session timeout stands in, as in Kafka). */
+static void member_update(member_t *m, const brook_join_group_request_t *r) {
+  m->session_timeout_ms = r->session_timeout_ms;
+  m->rebalance_timeout_ms = r->rebalance_timeout_ms >= 0 ? r->rebalance_timeout_ms : r->session_timeout_ms;
   for (int i = 0; i < m->nprotocols; i++) {
     g_free(m->protocols[i].name);
     g_bytes_unref(m->protocols[i].metadata);
@@ -312,7 +316,7 @@ static void member_set_protocols(member_t *m, const brook_join_group_request_t *
   m->protocols = g_new0(member_protocol_t, (size_t)m->nprotocols + 1);
   for (int i = 0; i < m->nprotocols; i++) {
     const brook_join_group_request_join_group_request_protocol_t *p = &r->protocols.items[i];
-    m->protocols[i].name = g_strndup(p->name.ptr, (gsize)MAX(p->name.len, 0));
+    m->protocols[i].name = group_str(p->name);
     m->protocols[i].metadata = g_bytes_new(p->metadata.ptr, (gsize)MAX(p->metadata.len, 0));
   }
 }
@@ -337,11 +341,13 @@ static void session_arm(brook_broker_t *b, member_t *m, int64_t timeout_ms) {
   broker_timer_arm(b, &m->session, broker_now_ms() + timeout_ms, session_expired, m);
 }
 
+void group_member_touch(brook_broker_t *b, member_t *m) { session_arm(b, m, m->session_timeout_ms); }
+
 void group_sessions_restart(brook_broker_t *b, group_t *g) {
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, g->members);
-  while (g_hash_table_iter_next(&it, &k, &v)) session_arm(b, v, ((member_t *)v)->session_timeout_ms);
+  while (g_hash_table_iter_next(&it, &k, &v)) group_member_touch(b, v);
 }
 
 /* A member waiting in JoinGroup or SyncGroup is kept alive (Kafka's
@@ -350,7 +356,7 @@ static void session_expired(brook_broker_t *b, void *arg) {
   member_t *m = arg;
   group_t *g = m->group;
   if ((m->join_req && !m->is_new) || m->sync_req) {
-    session_arm(b, m, m->session_timeout_ms);
+    group_member_touch(b, m);
     return;
   }
   brook_log(BROOK_LOG_INFO, "group", "member %s in group %s has failed (session timeout %d ms expired)", m->id, g->id,
@@ -566,7 +572,7 @@ static void complete_join(brook_broker_t *b, group_t *g) {
     m->assignment = NULL;
     m->is_new = false;
     join_answer(b, m, BROOK_ERR_NONE);
-    session_arm(b, m, m->session_timeout_ms);
+    group_member_touch(b, m);
   }
   broker_timer_arm(b, &g->sync_timer, broker_now_ms() + group_rebalance_timeout(g), sync_timeout, g);
 }
@@ -689,14 +695,12 @@ static member_t *member_add(brook_broker_t *b, group_t *g, char *member_id, cons
   m->group = g;
   m->id = member_id;
   m->instance_id = g_strdup(instance_id);
-  m->client_id = g_strndup(req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "", (gsize)MAX(req->hdr.client_id.len, 0));
+  m->client_id = group_str(req->hdr.client_id);
   m->client_host = g_strdup_printf("/%s", conn_peer(req->conn));
   char *colon = strrchr(m->client_host, ':');
   if (colon) *colon = 0;
-  m->session_timeout_ms = r->session_timeout_ms;
-  m->rebalance_timeout_ms = r->rebalance_timeout_ms >= 0 ? r->rebalance_timeout_ms : r->session_timeout_ms;
-  m->protocol_type = g_strndup(r->protocol_type.ptr, (gsize)MAX(r->protocol_type.len, 0));
-  member_set_protocols(m, r);
+  m->protocol_type = group_str(r->protocol_type);
+  member_update(m, r);
   m->is_new = true;
   g_hash_table_insert(g->members, m->id, m);
   if (m->instance_id) g_hash_table_insert(g->static_members, m->instance_id, m);
@@ -727,10 +731,7 @@ static handler_ret_t add_member_and_rebalance(brook_broker_t *b, group_t *g, bro
 
 static handler_ret_t update_member_and_rebalance(brook_broker_t *b, group_t *g, member_t *m, brook_req_t *req,
                                                  void *resp, const char *reason) {
-  member_set_protocols(m, req->msg);
-  brook_join_group_request_t *r = req->msg;
-  m->session_timeout_ms = r->session_timeout_ms;
-  m->rebalance_timeout_ms = r->rebalance_timeout_ms >= 0 ? r->rebalance_timeout_ms : r->session_timeout_ms;
+  member_update(m, req->msg);
   if (m->join_req) join_answer(b, m, BROOK_ERR_REBALANCE_IN_PROGRESS); /* a duplicate join replaces the old one */
   m->join_req = req;
   park(b, req, resp, m);
@@ -758,10 +759,8 @@ static handler_ret_t static_member_rejoin(brook_broker_t *b, group_t *g, member_
   }
   brook_join_group_request_t *r = req->msg;
   bool same_protocols = member_matches(m, r);
-  member_set_protocols(m, r);
-  m->session_timeout_ms = r->session_timeout_ms;
-  m->rebalance_timeout_ms = r->rebalance_timeout_ms >= 0 ? r->rebalance_timeout_ms : r->session_timeout_ms;
-  session_arm(b, m, m->session_timeout_ms);
+  member_update(m, r);
+  group_member_touch(b, m);
   handler_ret_t ret;
   if ((g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE) &&
       (same_protocols || (g->protocol && member_supports(m, g->protocol)))) {
@@ -791,11 +790,10 @@ handler_ret_t handle_join_group(brook_broker_t *b, brook_req_t *req, void *resp_
   brook_join_group_request_t *r = req->msg;
   brook_join_group_response_t *resp = resp_;
   int16_t v = req->hdr.api_version;
-  char *gid = g_strndup(r->group_id.ptr, (gsize)MAX(r->group_id.len, 0));
-  char *member_id = g_strndup(r->member_id.ptr, (gsize)MAX(r->member_id.len, 0));
-  char *instance_id = r->group_instance_id.len >= 0 ? g_strndup(r->group_instance_id.ptr, (gsize)r->group_instance_id.len)
-                                                     : NULL;
-  char *ptype = g_strndup(r->protocol_type.ptr, (gsize)MAX(r->protocol_type.len, 0));
+  char *gid = group_str(r->group_id);
+  char *member_id = group_str(r->member_id);
+  char *instance_id = group_str_or_null(r->group_instance_id);
+  char *ptype = group_str(r->protocol_type);
   brook_err_t err = BROOK_ERR_NONE;
   handler_ret_t ret = HANDLER_DONE;
   group_t *g = NULL;
@@ -823,7 +821,7 @@ handler_ret_t handle_join_group(brook_broker_t *b, brook_req_t *req, void *resp_
 
   if (!member_id[0]) { /* a member without an id */
     member_t *old = instance_id ? g_hash_table_lookup(g->static_members, instance_id) : NULL;
-    char *client_id = g_strndup(req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "", (gsize)MAX(req->hdr.client_id.len, 0));
+    char *client_id = group_str(req->hdr.client_id);
     char *new_id = new_member_id(client_id, instance_id);
     g_free(client_id);
     if (old) {
@@ -862,7 +860,7 @@ handler_ret_t handle_join_group(brook_broker_t *b, brook_req_t *req, void *resp_
     case GROUP_COMPLETING_REBALANCE:
       if (member_matches(m, r)) { /* it missed our answer: same generation again */
         fill_join(req, resp, g, m->id, BROOK_ERR_NONE, !strcmp(g->leader, m->id));
-        session_arm(b, m, m->session_timeout_ms);
+        group_member_touch(b, m);
       } else {
         ret = update_member_and_rebalance(b, g, m, req, resp, "member changed its protocols");
       }
@@ -873,7 +871,7 @@ handler_ret_t handle_join_group(brook_broker_t *b, brook_req_t *req, void *resp_
                                           !strcmp(g->leader, m->id) ? "leader rejoined" : "member changed its protocols");
       } else {
         fill_join(req, resp, g, m->id, BROOK_ERR_NONE, false);
-        session_arm(b, m, m->session_timeout_ms);
+        group_member_touch(b, m);
       }
       break;
     default:
@@ -901,7 +899,7 @@ static void sync_complete(brook_broker_t *b, group_t *g, const brook_sync_group_
   }
   for (int32_t i = 0; i < r->assignments.count; i++) {
     const brook_sync_group_request_sync_group_request_assignment_t *a = &r->assignments.items[i];
-    char *mid = g_strndup(a->member_id.ptr, (gsize)MAX(a->member_id.len, 0));
+    char *mid = group_str(a->member_id);
     member_t *m = g_hash_table_lookup(g->members, mid);
     g_free(mid);
     if (!m) continue;
@@ -934,10 +932,9 @@ static bool str_is(brook_str_t s, const char *c) {
 handler_ret_t handle_sync_group(brook_broker_t *b, brook_req_t *req, void *resp_) {
   brook_sync_group_request_t *r = req->msg;
   brook_sync_group_response_t *resp = resp_;
-  char *gid = g_strndup(r->group_id.ptr, (gsize)MAX(r->group_id.len, 0));
-  char *member_id = g_strndup(r->member_id.ptr, (gsize)MAX(r->member_id.len, 0));
-  char *instance_id = r->group_instance_id.len >= 0 ? g_strndup(r->group_instance_id.ptr, (gsize)r->group_instance_id.len)
-                                                     : NULL;
+  char *gid = group_str(r->group_id);
+  char *member_id = group_str(r->member_id);
+  char *instance_id = group_str_or_null(r->group_instance_id);
   group_t *g = gid[0] ? group_get(b, gid) : NULL;
   member_t *m = NULL;
   brook_err_t err = BROOK_ERR_NONE;
@@ -955,7 +952,7 @@ handler_ret_t handle_sync_group(brook_broker_t *b, brook_req_t *req, void *resp_
     fill_sync(req, resp, g, err, NULL);
   } else if (g->state == GROUP_STABLE) {
     fill_sync(req, resp, g, BROOK_ERR_NONE, m->assignment);
-    session_arm(b, m, m->session_timeout_ms);
+    group_member_touch(b, m);
   } else { /* COMPLETING_REBALANCE: wait for the leader's assignment */
     if (m->sync_req) sync_answer(b, m, BROOK_ERR_REBALANCE_IN_PROGRESS);
     m->sync_req = req;
@@ -974,10 +971,9 @@ handler_ret_t handle_sync_group(brook_broker_t *b, brook_req_t *req, void *resp_
 handler_ret_t handle_heartbeat(brook_broker_t *b, brook_req_t *req, void *resp_) {
   brook_heartbeat_request_t *r = req->msg;
   brook_heartbeat_response_t *resp = resp_;
-  char *gid = g_strndup(r->group_id.ptr, (gsize)MAX(r->group_id.len, 0));
-  char *member_id = g_strndup(r->member_id.ptr, (gsize)MAX(r->member_id.len, 0));
-  char *instance_id = r->group_instance_id.len >= 0 ? g_strndup(r->group_instance_id.ptr, (gsize)r->group_instance_id.len)
-                                                     : NULL;
+  char *gid = group_str(r->group_id);
+  char *member_id = group_str(r->member_id);
+  char *instance_id = group_str_or_null(r->group_instance_id);
   group_t *g = gid[0] ? group_get(b, gid) : NULL;
   member_t *m = NULL;
   brook_err_t err;
@@ -988,7 +984,7 @@ handler_ret_t handle_heartbeat(brook_broker_t *b, brook_req_t *req, void *resp_)
   } else if (r->generation_id != g->generation) err = BROOK_ERR_ILLEGAL_GENERATION;
   else if (g->state == GROUP_EMPTY) err = BROOK_ERR_UNKNOWN_MEMBER_ID;
   else {
-    session_arm(b, m, m->session_timeout_ms);
+    group_member_touch(b, m);
     err = g->state == GROUP_PREPARING_REBALANCE ? BROOK_ERR_REBALANCE_IN_PROGRESS : BROOK_ERR_NONE;
   }
   resp->error_code = (int16_t)err;
@@ -1024,13 +1020,13 @@ static brook_err_t leave_one(brook_broker_t *b, group_t *g, const char *member_i
 handler_ret_t handle_leave_group(brook_broker_t *b, brook_req_t *req, void *resp_) {
   brook_leave_group_request_t *r = req->msg;
   brook_leave_group_response_t *resp = resp_;
-  char *gid = g_strndup(r->group_id.ptr, (gsize)MAX(r->group_id.len, 0));
+  char *gid = group_str(r->group_id);
   group_t *g = gid[0] ? group_get(b, gid) : NULL;
   if (!gid[0]) resp->error_code = BROOK_ERR_INVALID_GROUP_ID;
   else if (g && g->state == GROUP_DEAD) resp->error_code = BROOK_ERR_COORDINATOR_NOT_AVAILABLE;
   if (resp->error_code) goto done;
   if (req->hdr.api_version < 3) {
-    char *member_id = g_strndup(r->member_id.ptr, (gsize)MAX(r->member_id.len, 0));
+    char *member_id = group_str(r->member_id);
     resp->error_code = (int16_t)(g ? leave_one(b, g, member_id, NULL) : BROOK_ERR_UNKNOWN_MEMBER_ID);
     g_free(member_id);
     goto done;
@@ -1040,9 +1036,8 @@ handler_ret_t handle_leave_group(brook_broker_t *b, brook_req_t *req, void *resp
   for (int32_t i = 0; i < resp->members.count; i++) {
     const brook_leave_group_request_member_identity_t *mi = &r->members.items[i];
     brook_leave_group_response_member_response_t *out = &resp->members.items[i];
-    char *member_id = g_strndup(mi->member_id.ptr, (gsize)MAX(mi->member_id.len, 0));
-    char *instance_id = mi->group_instance_id.len >= 0 ? g_strndup(mi->group_instance_id.ptr, (gsize)mi->group_instance_id.len)
-                                                        : NULL;
+    char *member_id = group_str(mi->member_id);
+    char *instance_id = group_str_or_null(mi->group_instance_id);
     out->member_id = mi->member_id;
     out->group_instance_id = mi->group_instance_id;
     out->error_code = (int16_t)(g ? leave_one(b, g, member_id, instance_id) : BROOK_ERR_UNKNOWN_MEMBER_ID);

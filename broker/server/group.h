@@ -97,6 +97,12 @@ struct group_coord {
 };
 
 /* ---- group.c ---- */
+/** A request string as a C string, "" for null. (transfer full: g_free) */
+static inline char *group_str(brook_str_t s) { return g_strndup(s.ptr ? s.ptr : "", (gsize)MAX(s.len, 0)); }
+/** The same, NULL for null. (transfer full: g_free) */
+static inline char *group_str_or_null(brook_str_t s) { return s.len < 0 ? NULL : group_str(s); }
+/** A sign of life from a member (commit, heartbeat): its session starts again. */
+void group_member_touch(brook_broker_t *b, member_t *m);
 const char *group_state_name(group_state_t state);
 group_t *group_get(brook_broker_t *b, const char *id);
 /** Finds or creates (Empty) a group. */

@@ -274,8 +274,6 @@ static bool rd_str(brook_rd_t *rd, brook_str_t *s) {
   return !rd->err;
 }
 
-static char *str_dup(brook_str_t s) { return s.len < 0 ? NULL : g_strndup(s.ptr, (gsize)s.len); }
-
 brook_err_t group_record_key_decode(const uint8_t *p, size_t len, group_record_key_t *key) {
   brook_rd_t rd;
   brook_rd_init(&rd, p, len);
@@ -294,7 +292,7 @@ brook_err_t group_record_key_decode(const uint8_t *p, size_t len, group_record_k
 }
 
 static brook_err_t load_offset(group_t *g, const group_record_key_t *key, const uint8_t *p, size_t len) {
-  char *topic = str_dup(key->topic);
+  char *topic = group_str_or_null(key->topic);
   if (!topic) return BROOK_ERR__MALFORMED;
   if (!p) {
     group_offset_delete(g, topic, key->partition);
@@ -314,7 +312,7 @@ static brook_err_t load_offset(group_t *g, const group_record_key_t *key, const 
     g_free(topic);
     return BROOK_ERR__MALFORMED;
   }
-  group_offset_set(g, topic, key->partition, offset, epoch, str_dup(md), commit_ts, expire_ts);
+  group_offset_set(g, topic, key->partition, offset, epoch, group_str_or_null(md), commit_ts, expire_ts);
   g_free(topic);
   return BROOK_ERR_NONE;
 }
@@ -344,10 +342,10 @@ static brook_err_t load_group(brook_broker_t *b, group_t *g, const uint8_t *p, s
   int64_t state_ts = ver >= 2 ? brook_rd_i64(&rd) : -1;
   int32_t n = brook_rd_i32(&rd);
   if (rd.err || ver < 0 || ver > 3 || n < 0) return BROOK_ERR__MALFORMED;
-  g->protocol_type = ptype.len > 0 ? str_dup(ptype) : NULL;
+  g->protocol_type = ptype.len > 0 ? group_str_or_null(ptype) : NULL;
   g->generation = generation;
-  g->protocol = str_dup(proto);
-  g->leader = str_dup(leader);
+  g->protocol = group_str_or_null(proto);
+  g->leader = group_str_or_null(leader);
   g->state_ts_ms = state_ts >= 0 ? state_ts : broker_now_ms();
   for (int32_t i = 0; i < n && !rd.err; i++) {
     brook_str_t id, inst, client, host;
@@ -365,10 +363,10 @@ static brook_err_t load_group(brook_broker_t *b, group_t *g, const uint8_t *p, s
     if (rd.err || id.len <= 0) return BROOK_ERR__MALFORMED;
     member_t *m = g_new0(member_t, 1);
     m->group = g;
-    m->id = str_dup(id);
-    m->instance_id = str_dup(inst);
-    m->client_id = str_dup(client);
-    m->client_host = str_dup(host);
+    m->id = group_str_or_null(id);
+    m->instance_id = group_str_or_null(inst);
+    m->client_id = group_str_or_null(client);
+    m->client_host = group_str_or_null(host);
     m->session_timeout_ms = session_timeout;
     m->rebalance_timeout_ms = rebalance_timeout >= 0 ? rebalance_timeout : session_timeout;
     m->protocol_type = g_strdup(g->protocol_type ? g->protocol_type : "");
@@ -391,7 +389,7 @@ static brook_err_t load_record(brook_broker_t *b, GHashTable *with_metadata, con
   group_record_key_t key;
   if (rec->key.len < 0 || group_record_key_decode(rec->key.ptr, (size_t)rec->key.len, &key))
     return BROOK_ERR__MALFORMED;
-  char *gid = str_dup(key.group);
+  char *gid = group_str_or_null(key.group);
   group_t *g = group_get_or_create(b, gid);
   g_free(gid);
   const uint8_t *val = rec->value.len >= 0 ? rec->value.ptr : NULL;

@@ -19,8 +19,6 @@
 #include "blog.h"
 #include "group.h"
 
-static char *dup_str(brook_str_t s) { return g_strndup(s.ptr ? s.ptr : "", (gsize)MAX(s.len, 0)); }
-
 /* ---- FindCoordinator ---- */
 
 handler_ret_t handle_find_coordinator(brook_broker_t *b, brook_req_t *req, void *resp_) {
@@ -86,9 +84,9 @@ handler_ret_t handle_offset_commit(brook_broker_t *b, brook_req_t *req, void *re
   brook_offset_commit_response_t *resp = resp_;
   brook_arena_t *a = req->arena;
   int16_t v = req->hdr.api_version;
-  char *gid = dup_str(r->group_id);
-  char *member_id = dup_str(r->member_id);
-  char *instance_id = r->group_instance_id.len >= 0 ? dup_str(r->group_instance_id) : NULL;
+  char *gid = group_str(r->group_id);
+  char *member_id = group_str(r->member_id);
+  char *instance_id = group_str_or_null(r->group_instance_id);
   int64_t now = broker_now_ms();
 
   brook_err_t gerr = BROOK_ERR_NONE;
@@ -143,7 +141,7 @@ handler_ret_t handle_offset_commit(brook_broker_t *b, brook_req_t *req, void *re
       group_offset_t *o = &news[i];
       o->offset = rp->committed_offset;
       o->leader_epoch = rp->committed_leader_epoch;
-      o->metadata = rp->committed_metadata.len >= 0 ? dup_str(rp->committed_metadata) : NULL;
+      o->metadata = group_str_or_null(rp->committed_metadata);
       o->commit_ts = v == 1 && rp->commit_timestamp >= 0 ? rp->commit_timestamp : now;
       o->expire_ts = v >= 2 && v <= 4 && r->retention_time_ms >= 0 ? now + r->retention_time_ms : -1;
     }
@@ -161,7 +159,7 @@ handler_ret_t handle_offset_commit(brook_broker_t *b, brook_req_t *req, void *re
       for (int32_t j = 0; j < resp->topics.items[i].partitions.count; j++)
         if (resp->topics.items[i].partitions.items[j].error_code == -32768)
           resp->topics.items[i].partitions.items[j].error_code = (int16_t)werr;
-    if (m && !werr) broker_timer_arm(b, &m->session, now + m->session_timeout_ms, m->session.fire, m);
+    if (m && !werr) group_member_touch(b, m);
   }
   g_ptr_array_free(tps, TRUE);
   g_ptr_array_free(vals, TRUE);
@@ -233,7 +231,7 @@ static void fetch_group(brook_broker_t *b, brook_arena_t *a, const char *gid, co
   *nout = ntopics;
   *out = brook_arena_alloc(a, sizeof **out * (size_t)(ntopics + 1));
   for (int32_t i = 0; i < ntopics; i++) {
-    char *tname = dup_str(names[i]);
+    char *tname = group_str(names[i]);
     (*out)[i].name = names[i];
     (*out)[i].nparts = MAX(nparts[i], 0);
     (*out)[i].parts = brook_arena_alloc(a, sizeof(fetch_part_t) * (size_t)((*out)[i].nparts + 1));
@@ -247,7 +245,7 @@ handler_ret_t handle_offset_fetch(brook_broker_t *b, brook_req_t *req, void *res
   brook_offset_fetch_response_t *resp = resp_;
   brook_arena_t *a = req->arena;
   if (req->hdr.api_version < 8) {
-    char *gid = dup_str(r->group_id);
+    char *gid = group_str(r->group_id);
     int32_t nt = r->topics.count;
     brook_str_t *names = brook_arena_alloc(a, sizeof *names * (size_t)(MAX(nt, 0) + 1));
     const int32_t **parts = brook_arena_alloc(a, sizeof *parts * (size_t)(MAX(nt, 0) + 1));
@@ -286,7 +284,7 @@ handler_ret_t handle_offset_fetch(brook_broker_t *b, brook_req_t *req, void *res
   for (int32_t gi = 0; gi < ng; gi++) {
     brook_offset_fetch_request_offset_fetch_request_group_t *rg = &r->groups.items[gi];
     brook_offset_fetch_response_offset_fetch_response_group_t *og = &resp->groups.items[gi];
-    char *gid = dup_str(rg->group_id);
+    char *gid = group_str(rg->group_id);
     int32_t nt = rg->topics.count;
     brook_str_t *names = brook_arena_alloc(a, sizeof *names * (size_t)(MAX(nt, 0) + 1));
     const int32_t **parts = brook_arena_alloc(a, sizeof *parts * (size_t)(MAX(nt, 0) + 1));
@@ -319,7 +317,7 @@ handler_ret_t handle_offset_delete(brook_broker_t *b, brook_req_t *req, void *re
   brook_offset_delete_request_t *r = req->msg;
   brook_offset_delete_response_t *resp = resp_;
   brook_arena_t *a = req->arena;
-  char *gid = dup_str(r->group_id);
+  char *gid = group_str(r->group_id);
   group_t *g = gid[0] ? group_get(b, gid) : NULL;
   g_free(gid);
   if (!g || g->state == GROUP_DEAD) {
@@ -389,7 +387,7 @@ handler_ret_t handle_describe_groups(brook_broker_t *b, brook_req_t *req, void *
   resp->groups.count = n;
   for (int32_t i = 0; i < n; i++) {
     brook_describe_groups_response_described_group_t *out = &resp->groups.items[i];
-    char *gid = dup_str(r->groups.items[i]);
+    char *gid = group_str(r->groups.items[i]);
     group_t *g = group_get(b, gid);
     g_free(gid);
     out->group_id = r->groups.items[i];
@@ -463,7 +461,7 @@ handler_ret_t handle_delete_groups(brook_broker_t *b, brook_req_t *req, void *re
   resp->results.items = brook_arena_alloc(a, sizeof *resp->results.items * (size_t)(n + 1));
   resp->results.count = n;
   for (int32_t i = 0; i < n; i++) {
-    char *gid = dup_str(r->groups_names.items[i]);
+    char *gid = group_str(r->groups_names.items[i]);
     group_t *g = gid[0] ? group_get(b, gid) : NULL;
     brook_err_t err;
     if (!gid[0]) err = BROOK_ERR_INVALID_GROUP_ID;

@@ -150,6 +150,25 @@ static int16_t heartbeat(gm_t *m, const char *group, const char *instance) {
   return err;
 }
 
+/* LeaveGroup for one member: by member id (v0-2), or as one identity (v3+,
+ * member id and instance id). Returns the member's error. */
+static int16_t leave(gm_t *m, int16_t v, const char *group, const char *member_id, const char *instance) {
+  brook_leave_group_request_member_identity_t id = {S(member_id), S(instance), BROOK_STR_NULL};
+  brook_leave_group_request_t r = {S(group), v < 3 ? S(member_id) : BROOK_STR_NULL, {v < 3 ? NULL : &id, v < 3 ? 0 : 1}};
+  send_request(m->fd, BROOK_API_LEAVE_GROUP, v, ++m->corr, &r);
+  brook_arena_t *a = brook_arena_new(0);
+  uint8_t *keep;
+  brook_leave_group_response_t *resp = recv_response(m->fd, BROOK_API_LEAVE_GROUP, v, m->corr, a, &keep);
+  int16_t err = resp->error_code;
+  if (v >= 3 && !err) {
+    g_assert_cmpint(resp->members.count, ==, 1);
+    err = resp->members.items[0].error_code;
+  }
+  g_free(keep);
+  brook_arena_destroy(a);
+  return err;
+}
+
 /* Heartbeats every 20 ms until the answer is `want` (bounded: 10 s). */
 static void heartbeat_until(gm_t *m, const char *group, int16_t want) {
   gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -334,13 +353,7 @@ static void test_rebalance_two_members(void) {
   g_assert_cmpint(a.nmembers, ==, 1);
   g_assert_cmpstr(a.proto, ==, "range"); /* alone again: its first choice */
   /* the last member leaving (v0-2 form) empties the group before the answer */
-  brook_leave_group_request_t last = {S("g2"), S(a.id), {NULL, 0}};
-  send_request(a.fd, BROOK_API_LEAVE_GROUP, 1, ++a.corr, &last);
-  ar = brook_arena_new(0);
-  lresp = recv_response(a.fd, BROOK_API_LEAVE_GROUP, 1, a.corr, ar, &keep);
-  g_assert_cmpint(lresp->error_code, ==, 0);
-  g_free(keep);
-  brook_arena_destroy(ar);
+  g_assert_cmpint(leave(&a, 1, "g2", a.id, NULL), ==, 0);
   describe(&h, "g2", &d);
   g_assert_cmpstr(d.state, ==, "Empty");
   close(a.fd);
@@ -464,15 +477,7 @@ static void test_static_membership(void) {
   g_assert_cmpint(d.nmembers, ==, 2);
 
   /* a static member leaves by instance id alone */
-  brook_leave_group_request_member_identity_t ids[] = {{S(""), S("inst-a"), BROOK_STR_NULL}};
-  brook_leave_group_request_t lr = {S("g5"), BROOK_STR_NULL, {ids, 1}};
-  send_request(a2.fd, BROOK_API_LEAVE_GROUP, 4, ++a2.corr, &lr);
-  brook_arena_t *ar = brook_arena_new(0);
-  uint8_t *keep;
-  brook_leave_group_response_t *lresp = recv_response(a2.fd, BROOK_API_LEAVE_GROUP, 4, a2.corr, ar, &keep);
-  g_assert_cmpint(lresp->members.items[0].error_code, ==, 0);
-  g_free(keep);
-  brook_arena_destroy(ar);
+  g_assert_cmpint(leave(&a2, 4, "g5", "", "inst-a"), ==, 0);
   g_assert_cmpint(heartbeat(&b, "g5", NULL), ==, BROOK_ERR_REBALANCE_IN_PROGRESS);
   close(a.fd);
   close(a2.fd);
@@ -667,14 +672,7 @@ static void test_empty_group_retention(void) {
   g_assert_cmpint(commit(fd, 7, "live", lg, live.id, "gt", 0, 1, NULL, -1), ==, 0);
   g_assert_cmpint(commit(fd, 7, "left", gg, gone.id, "gt", 0, 2, NULL, -1), ==, 0);
   g_assert_cmpint(commit(fd, 7, "solo", -1, "", "gt", 0, 3, NULL, -1), ==, 0);
-  brook_leave_group_request_t lr = {S("left"), S(gone.id), {NULL, 0}};
-  send_request(gone.fd, BROOK_API_LEAVE_GROUP, 1, ++gone.corr, &lr);
-  brook_arena_t *a = brook_arena_new(0);
-  uint8_t *keep;
-  brook_leave_group_response_t *lresp = recv_response(gone.fd, BROOK_API_LEAVE_GROUP, 1, gone.corr, a, &keep);
-  g_assert_cmpint(lresp->error_code, ==, 0);
-  g_free(keep);
-  brook_arena_destroy(a);
+  g_assert_cmpint(leave(&gone, 1, "left", gone.id, NULL), ==, 0);
   gint64 t0 = g_get_monotonic_time(), until = t0 + 120 * G_USEC_PER_SEC;
   while (fetch_committed(fd, 7, "left", "gt", 0, NULL, 0) != -1 || fetch_committed(fd, 7, "solo", "gt", 0, NULL, 0) != -1) {
     g_assert_cmpint(heartbeat(&live, "live", NULL), ==, 0); /* the live member stays in its group */
