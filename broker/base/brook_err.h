@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define BROOK_ERR_LIST(X)                                                                     \
+  X(_TIMED_OUT, -210, "local operation timed out")                                             \
   X(_NOSPC, -209, "no space left on device")                                                  \
   X(_CORRUPT, -208, "stored data is corrupt")                                                 \
   X(_LOCKED, -207, "locked by another process")                                               \
