@@ -4,7 +4,7 @@
  *   brook_builder_t *b = brook_builder_new();
  *   brook_stream_t *lines = brook_builder_stream(b, "text-lines", brook_serde_string_new(), brook_serde_string_new());
  *   brook_stream_t *words = brook_stream_flat_map_values(lines, split_words, NULL);
- *   brook_table_t *counts = brook_grouped_count(brook_stream_group_by(words, word_as_key, NULL, NULL, NULL), "counts");
+ *   brook_table_t *counts = brook_grouped_count(brook_stream_group_by(words, word_as_key, NULL, brook_serde_string_new(), brook_serde_string_new()), "counts");
  *   brook_stream_to(brook_table_to_stream(counts), "word-counts", brook_serde_string_new(), brook_serde_i64_new());
  *   brook_topology_t *topology = brook_builder_build(b, errstr, sizeof errstr);
  *

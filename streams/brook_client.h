@@ -8,7 +8,8 @@
  * of an app on the embedded broker, or a real cluster.
  *
  * Records are keyed and partitioned as Kafka's Java clients do (murmur2 of the
- * serialized key; null keys spread round-robin), so a brook application and a
+ * serialized key; null keys go to a random partition, as librdkafka's
+ * murmur2_random partitioner), so a brook application and a
  * Java producer agree on where a key lives.
  *
  * Threads: one client object per thread at a time.

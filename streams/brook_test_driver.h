@@ -32,8 +32,10 @@ typedef struct brook_test_driver brook_test_driver_t;
  *  "brook-test-driver", state.dir to a new temporary directory (removed by
  *  destroy), bootstrap.servers must not be set. Every non-internal source
  *  topic of the topology (not patterns) is created with `partitions`
- *  partitions; topics the topology writes to are created likewise on first
- *  read or with brook_test_driver_create_topic. Waits for RUNNING.
+ *  partitions, and so is every fixed sink topic (dynamic sinks' topics: on first
+ *  read or with brook_test_driver_create_topic). Topics the driver creates
+ *  have retention.ms=-1, so records piped with small timestamps (1000, ...)
+ *  are not deleted by time retention. Waits for RUNNING.
  *  (transfer full) */
 brook_test_driver_t *brook_test_driver_new(brook_topology_t *topology, const brook_app_conf_t *conf,
                                            int32_t partitions, char *errstr, size_t errstr_size);

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "brook_serde.h"
 #include "brook_streams.h"
@@ -71,6 +72,12 @@ typedef struct streams_conf {
 brook_err_t streams_conf_resolve(const brook_app_conf_t *conf, streams_conf_t *out, char *errstr,
                                  size_t errstr_size);
 void streams_conf_clear(streams_conf_t *conf);
+
+/** Writes the configuration reference (Markdown) generated from the table. */
+void streams_conf_write_reference(FILE *out);
+
+/** True when `name` was set explicitly (not defaulted). */
+bool streams_conf_is_set(const brook_app_conf_t *conf, const char *name);
 
 /** A serde by config name: "string", "bytes", "i32"/"integer", "i64"/"long",
  *  "double", "void", "json", or Kafka's class names

@@ -22,7 +22,8 @@ static void ok(brook_err_t err, const char *errstr) {
 }
 
 /* Two sources joined through a shared store form one sub-topology; a sink to
- * an internal topic and the source reading it are different ones. */
+ * an internal topic and the source reading it are different ones. Parts are
+ * numbered by their smallest source name ("src-a" < "sub-source"). */
 static void test_subtopologies(void) {
   char errstr[256];
   brook_topology_t *t = brook_topology_new();
@@ -39,12 +40,12 @@ static void test_subtopologies(void) {
   ok(brook_topology_add_sink(t, "to-rep", &(brook_sink_opts_t){.topic = "rep-repartition", .internal = true},
                              LIST("proc-a"), errstr, sizeof errstr),
      errstr);
-  ok(brook_topology_add_source(t, "from-rep",
+  ok(brook_topology_add_source(t, "sub-source",
                                &(brook_source_opts_t){.topics = LIST("rep-repartition"), .internal = true},
                                errstr, sizeof errstr),
      errstr);
-  ok(brook_topology_add_processor(t, "last", &nop_def, LIST("from-rep"), errstr, sizeof errstr), errstr);
-  ok(brook_topology_add_sink(t, "out", &(brook_sink_opts_t){.topic = "output"}, LIST("last", "from-rep"), errstr,
+  ok(brook_topology_add_processor(t, "last", &nop_def, LIST("sub-source"), errstr, sizeof errstr), errstr);
+  ok(brook_topology_add_sink(t, "out", &(brook_sink_opts_t){.topic = "output"}, LIST("last", "sub-source"), errstr,
                              sizeof errstr),
      errstr);
 
@@ -66,13 +67,13 @@ static void test_subtopologies(void) {
                      "      <-- proc-a\n"
                      "\n"
                      "  Sub-topology: 1\n"
-                     "    Source: from-rep (topics: [rep-repartition])\n"
+                     "    Source: sub-source (topics: [rep-repartition])\n"
                      "      --> last, out\n"
                      "    Processor: last (stores: [])\n"
                      "      --> out\n"
-                     "      <-- from-rep\n"
+                     "      <-- sub-source\n"
                      "    Sink: out (topic: output)\n"
-                     "      <-- from-rep, last\n"
+                     "      <-- sub-source, last\n"
                      "\n";
   g_assert_cmpstr(d, ==, want);
   brook_free(d);

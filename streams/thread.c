@@ -1,0 +1,1382 @@
+/*
+ * thread.c — a stream thread: one consumer in the application's group, one
+ * producer, a lazily created restore consumer, and the tasks for the
+ * partitions the group gave it.
+ *
+ * Design note
+ *
+ * Thread states (stream_thread_state; app.c folds them into the app state):
+ *
+ *   CREATED ──stream_thread_start──▶ STARTING ──assign cb──▶ RUNNING
+ *                                                ▲             │ revoke cb
+ *                                       assign cb└─REBALANCING◀┘
+ *   any ──stop flag seen (loop left)──▶ PENDING_SHUTDOWN ──clients closed──▶ DEAD
+ *   a failure (task error, fatal client error, production error with
+ *   handler "fail") sets `failed` + `error`, the loop ends, tasks close
+ *   unclean, nothing is committed, then DEAD.
+ *
+ * Loop (thread_main), one iteration per poll:
+ *   consume_batch_queue(poll.ms, max.poll.records) → per record: task lookup
+ *   by (topic, partition), task_process, remember next offset; the stop flag
+ *   is checked between records → wall-clock punctuation of every running task
+ *   with the app's clock, "punctuated through" published → producer poll →
+ *   commit when commit.interval.ms passed (monotonic), a task asked
+ *   (brook_ctx_commit), or the app asked (wait_idle: generation counters).
+ *
+ * Rebalance (eager, in the rebalance callback, which librdkafka runs on this
+ * thread from inside consume_batch_queue):
+ *   revoke: commit, task_close(clean = the commit went through) every task,
+ *           assign(NULL).
+ *   assign: group partitions into tasks (sub-topology of the topic × partition
+ *           number: the range assignor keeps partition p of co-partitioned
+ *           topics on one member), task_new (a directory still locked by
+ *           another thread of this process is retried with backoff for a few
+ *           seconds), read the committed offsets (for wait_idle), restore
+ *           every task's changelogs with the restore consumer (assign at the
+ *           checkpoint, read to the high watermark, task_restore per batch),
+ *           task_restore_done, then assign(partitions).
+ *   Restoring inside the callback is deliberate: simple, and nothing of a
+ *   partition is fetched before its task is ready. The cost: a long restore
+ *   counts against max.poll.interval.ms (the consumer's heartbeats go on, but
+ *   the member is considered stuck past that interval). A later issue makes
+ *   restoration incremental (poll between restore batches).
+ *   Records fetched before a rebalance may still come out of the batch that
+ *   served the rebalance: a record whose partition has no task is dropped, and
+ *   once a partition has processed a record, records below its next offset are
+ *   dropped (re-fetched duplicates).
+ *
+ * Commit (thread_commit), at-least-once:
+ *   task_flush every task (record caches forward, sinks and changelogs
+ *   produce) → rd_kafka_flush(producer) → a delivery error: handler "fail"
+ *   fails the thread naming the topic, "continue" logs and counts → commit the
+ *   next offsets of the records processed (sync) → task_commit_done with the
+ *   highest acknowledged offset + 1 of each changelog partition (from the
+ *   delivery reports) so the stores checkpoint what is really in Kafka. A
+ *   failed offset commit (group rebalanced under us) is logged; the
+ *   checkpoints are then not advanced and the records are processed again by
+ *   whoever owns them next. Every repartition.purge.interval.ms after a
+ *   commit, DeleteRecords up to the committed offsets of the repartition
+ *   partitions this thread owns keeps repartition topics bounded (results are
+ *   read asynchronously from purge_q).
+ *
+ * @locality everything static here runs on the stream thread, except the
+ * stream_thread_* getters/requests (any thread, under the thread lock) and
+ * librdkafka's log callback (librdkafka's threads).
+ */
+#include "thread.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "task.h"
+
+#define RATE_WINDOW_S 30
+#define FLUSH_TIMEOUT_MS 600000   /* producer flush at commit: beyond message.timeout.ms */
+#define COMMITTED_TIMEOUT_MS 10000
+#define WATERMARK_TIMEOUT_MS 10000
+#define LOCKED_RETRY_MS 5000      /* task directory still held by another thread */
+#define RESTORE_BATCH 1000
+
+typedef struct thread_task thread_task_t;
+
+/** An assigned input partition. */
+typedef struct part_state {
+  char *topic; /* full name (owned) */
+  int32_t partition;
+  thread_task_t *ttask;   /* NULL: no sub-topology reads the topic */
+  int64_t next_offset;    /* next record to process (valid once `processed`) */
+  bool processed;         /* a record was processed since the assignment */
+  bool dirty;             /* processed since the last commit */
+  int64_t committed;      /* committed next offset, -1 = none (thread lock) */
+  int64_t purged;         /* DeleteRecords sent up to here */
+} part_state_t;
+
+typedef struct store_snap {
+  char *store;
+  uint64_t restored;
+  int64_t remaining;
+} store_snap_t;
+
+struct thread_task {
+  stream_task_t *task;
+  bool running;    /* restored and initialised */
+  GPtrArray *parts; /* part_state_t * (not owned) */
+  /* metrics snapshot (thread lock) */
+  char *id;
+  uint64_t processed;
+  int64_t lag;
+  GArray *stores; /* store_snap_t */
+  double restore_secs;
+};
+
+typedef struct rate_window {
+  int64_t sec[RATE_WINDOW_S];
+  uint64_t count[RATE_WINDOW_S];
+} rate_window_t;
+
+struct stream_thread {
+  stream_thread_env_t env;
+  int index;
+  char *name;
+  char *client_id; /* "<client.id>-StreamThread-<n>" prefix for clients */
+  GThread *gthread;
+  rd_kafka_t *consumer;
+  rd_kafka_t *producer;
+  rd_kafka_t *restore;
+  rd_kafka_queue_t *consumer_q;
+  rd_kafka_queue_t *restore_q;
+  rd_kafka_queue_t *purge_q;
+  task_env_t task_env;
+
+  /* stream thread only */
+  GHashTable *parts;  /* "topic|p" -> part_state_t (owned); changed under lock */
+  GHashTable *tasks_by_key; /* task id -> thread_task_t (not owned; see tasks) */
+  GHashTable *acked;  /* "topic|p" -> int64_t * highest acknowledged offset */
+  rd_kafka_resp_err_t dr_err;
+  char *dr_err_msg;
+  uint64_t dr_err_count;
+  bool commit_needed;
+  int64_t last_commit_us;
+  int64_t last_purge_us;
+  task_header_t *hdrs;
+  size_t hdrs_cap;
+  uint64_t produced_pending; /* produce-total not yet published */
+  int fatal;           /* atomic: a client reported a fatal error */
+  int stop;            /* atomic */
+
+  /* shared (lock) */
+  GMutex lock;
+  thread_state_t state;
+  bool failed;
+  char *error;
+  uint64_t commit_req_gen;
+  uint64_t commit_done_gen;
+  uint64_t assign_epoch;
+  int64_t punctuated_through;
+  GPtrArray *tasks; /* thread_task_t * (owned) */
+  int64_t start_us;
+  uint64_t process_total;
+  double process_latency_sum_ms;
+  double process_latency_max_ms;
+  uint64_t produce_total;
+  uint64_t commit_total;
+  double commit_latency_sum_ms;
+  double commit_latency_max_ms;
+  rate_window_t process_rate;
+  rate_window_t produce_rate;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void part_key(char *buf, size_t size, const char *topic, int32_t partition) {
+  g_snprintf(buf, size, "%s|%" PRId32, topic, partition);
+}
+
+static void part_state_free(gpointer p) {
+  part_state_t *part = p;
+  g_free(part->topic);
+  g_free(part);
+}
+
+static void rate_add(rate_window_t *w, int64_t now_s, uint64_t n) {
+  int i = (int)(now_s % RATE_WINDOW_S);
+  if (w->sec[i] != now_s) {
+    w->sec[i] = now_s;
+    w->count[i] = 0;
+  }
+  w->count[i] += n;
+}
+
+static double rate_get(const rate_window_t *w, int64_t now_s, int64_t start_s) {
+  uint64_t sum = 0;
+  for (int i = 0; i < RATE_WINDOW_S; i++)
+    if (w->sec[i] > now_s - RATE_WINDOW_S && w->sec[i] <= now_s) sum += w->count[i];
+  int64_t span = now_s - start_s + 1;
+  if (span > RATE_WINDOW_S) span = RATE_WINDOW_S;
+  if (span < 1) span = 1;
+  return (double)sum / (double)span;
+}
+
+static bool stopping(stream_thread_t *thread) { return g_atomic_int_get(&thread->stop) != 0; }
+
+static const streams_log_t *tlog(stream_thread_t *thread) { return &thread->env.conf->log; }
+
+static void notify(stream_thread_t *thread) {
+  if (thread->env.notify) thread->env.notify(thread->env.app, thread);
+}
+
+static void set_state(stream_thread_t *thread, thread_state_t state) {
+  g_mutex_lock(&thread->lock);
+  thread_state_t old = thread->state;
+  bool ok = old != state && old != THREAD_DEAD &&
+            (old != THREAD_PENDING_SHUTDOWN || state == THREAD_DEAD);
+  if (ok) thread->state = state;
+  g_mutex_unlock(&thread->lock);
+  if (ok) {
+    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "state %d -> %d", old, state);
+    notify(thread);
+  }
+}
+
+/** Records the first failure; the loop ends at its next check. */
+static void thread_fail(stream_thread_t *thread, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void thread_fail(stream_thread_t *thread, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  streams_log(tlog(thread), BROOK_LOG_ERR, thread->name, "%s", msg);
+  g_mutex_lock(&thread->lock);
+  bool first = !thread->failed;
+  if (first) {
+    thread->failed = true;
+    thread->error = g_strdup_printf("stream thread %s: %s", thread->name, msg);
+  }
+  g_mutex_unlock(&thread->lock);
+  g_free(msg);
+  if (first) notify(thread);
+}
+
+static bool has_failed(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  bool f = thread->failed;
+  g_mutex_unlock(&thread->lock);
+  return f;
+}
+
+/* ------------------------------------------------------------ librdkafka callbacks */
+
+static void rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  stream_thread_t *thread = rd_kafka_opaque(rk);
+  if (!thread) return;
+  streams_log(tlog(thread), level < BROOK_LOG_ERR ? BROOK_LOG_ERR : level, "rdkafka", "%s: %s: %s", rd_kafka_name(rk),
+              fac, buf);
+}
+
+static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  stream_thread_t *thread = opaque;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    streams_log(tlog(thread), BROOK_LOG_ERR, thread->name, "%s: fatal error: %s: %s", rd_kafka_name(rk),
+                rd_kafka_err2name(orig), buf);
+    g_atomic_int_set(&thread->fatal, 1);
+    return;
+  }
+  int level = err == RD_KAFKA_RESP_ERR__TRANSPORT ? BROOK_LOG_INFO : BROOK_LOG_WARNING;
+  streams_log(tlog(thread), level, thread->name, "%s: %s: %s", rd_kafka_name(rk),
+              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Delivery reports run on this thread (rd_kafka_poll / rd_kafka_flush). */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+  (void)rk;
+  stream_thread_t *thread = opaque;
+  const char *topic = rd_kafka_topic_name(msg->rkt);
+  if (msg->err) {
+    thread->dr_err_count++;
+    bool cont = thread->env.conf->production_handler == STREAMS_PRODUCTION_CONTINUE;
+    if (!thread->dr_err) {
+      thread->dr_err = msg->err;
+      g_free(thread->dr_err_msg);
+      thread->dr_err_msg =
+          g_strdup_printf("producing to %s [%" PRId32 "] failed: %s", topic, msg->partition, rd_kafka_err2str(msg->err));
+    }
+    streams_log(tlog(thread), cont ? BROOK_LOG_WARNING : BROOK_LOG_ERR, thread->name,
+                "producing to %s [%" PRId32 "] failed: %s%s", topic, msg->partition, rd_kafka_err2str(msg->err),
+                cont ? " (record skipped: default.production.exception.handler=continue)" : "");
+    return;
+  }
+  char key[300];
+  part_key(key, sizeof key, topic, msg->partition);
+  int64_t *v = g_hash_table_lookup(thread->acked, key);
+  if (!v) {
+    v = g_new(int64_t, 1);
+    *v = -1;
+    g_hash_table_insert(thread->acked, g_strdup(key), v);
+  }
+  if (msg->offset > *v) *v = msg->offset;
+}
+
+static int64_t acked_next_offset(void *opaque, const char *topic, int32_t partition) {
+  stream_thread_t *thread = opaque;
+  char key[300];
+  part_key(key, sizeof key, topic, partition);
+  int64_t *v = g_hash_table_lookup(thread->acked, key);
+  return v && *v >= 0 ? *v + 1 : -1;
+}
+
+/* task_env.produce */
+static brook_err_t thread_produce(void *opaque, const char *topic, int32_t partition, const void *key, size_t key_len,
+                                  const void *value, size_t value_len, int64_t timestamp, const task_header_t *headers,
+                                  size_t header_count, char *errstr, size_t errstr_size) {
+  stream_thread_t *thread = opaque;
+  rd_kafka_vu_t vu[8];
+  size_t n = 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vu[n++].u.cstr = topic;
+  vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vu[n++].u.i32 = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+  vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+  vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+  vu[n].u.mem.ptr = (void *)key;
+  vu[n++].u.mem.size = key ? key_len : 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vu[n].u.mem.ptr = (void *)value;
+  vu[n++].u.mem.size = value ? value_len : 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+  vu[n++].u.i64 = timestamp > 0 ? timestamp : 0;
+  rd_kafka_headers_t *hdrs = NULL;
+  if (header_count > 0) {
+    hdrs = rd_kafka_headers_new(header_count);
+    for (size_t i = 0; i < header_count; i++)
+      rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value,
+                          headers[i].value ? (ssize_t)headers[i].value_len : 0);
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[n++].u.headers = hdrs;
+  }
+  rd_kafka_error_t *error;
+  bool warned = false;
+  /* A full queue drains as the broker acknowledges: serve delivery reports
+   * and retry (bounded by message.timeout.ms: queued messages time out). */
+  while ((error = rd_kafka_produceva(thread->producer, vu, n)) &&
+         rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    rd_kafka_error_destroy(error);
+    if (!warned)
+      streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "producer queue full; waiting for acknowledgements");
+    warned = true;
+    rd_kafka_poll(thread->producer, 100);
+  }
+  if (error) {
+    g_snprintf(errstr, errstr_size, "producing to %s: %s", topic, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    return BROOK_ERR__FAIL;
+  }
+  thread->produced_pending++;
+  return BROOK_ERR_NONE;
+}
+
+static int64_t thread_wall_clock(void *opaque) {
+  stream_thread_t *thread = opaque;
+  return thread->env.wall_clock(thread->env.wall_clock_opaque);
+}
+
+/* ------------------------------------------------------------ clients */
+
+static bool conf_set(rd_kafka_conf_t *conf, const char *client, const char *name, const char *value, char *errstr,
+                     size_t errstr_size) {
+  char err[256];
+  if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+    g_snprintf(errstr, errstr_size, "%s property %s=%s: %s", client, name, value, err);
+    return false;
+  }
+  return true;
+}
+
+static bool conf_set_all(rd_kafka_conf_t *conf, const char *client, const char *prefix, GHashTable *props,
+                         char *errstr, size_t errstr_size) {
+  if (!props) return true;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, props);
+  while (g_hash_table_iter_next(&it, &k, &v)) {
+    char err[256];
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
+      g_snprintf(errstr, errstr_size, "%s%s=%s (%s): %s", prefix, (const char *)k, (const char *)v, client, err);
+      return false;
+    }
+  }
+  return true;
+}
+
+static rd_kafka_conf_t *base_conf(stream_thread_t *thread, const char *client_id, char *errstr, size_t errstr_size) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (!conf_set(conf, client_id, "bootstrap.servers", thread->env.bootstrap_servers, errstr, errstr_size) ||
+      !conf_set(conf, client_id, "client.id", client_id, errstr, errstr_size)) {
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
+  rd_kafka_conf_set_opaque(conf, thread);
+  rd_kafka_conf_set_log_cb(conf, rk_log_cb);
+  rd_kafka_conf_set_error_cb(conf, rk_error_cb);
+  return conf;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque);
+
+static brook_err_t create_consumer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
+  const streams_conf_t *sc = thread->env.conf;
+  char *cid = g_strdup_printf("%s-consumer", thread->client_id);
+  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
+  char session[32];
+  g_snprintf(session, sizeof session, "%" PRId64, sc->session_timeout_ms);
+  bool ok = conf && conf_set(conf, "consumer", "group.id", sc->application_id, errstr, errstr_size) &&
+            conf_set(conf, "consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
+            conf_set(conf, "consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
+            conf_set(conf, "consumer", "auto.offset.reset", "earliest", errstr, errstr_size) &&
+            conf_set(conf, "consumer", "partition.assignment.strategy", "range", errstr, errstr_size) &&
+            conf_set(conf, "consumer", "isolation.level", "read_uncommitted", errstr, errstr_size) &&
+            conf_set(conf, "consumer", "session.timeout.ms", session, errstr, errstr_size) &&
+            conf_set_all(conf, "consumer", "consumer.", sc->consumer_props, errstr, errstr_size);
+  g_free(cid);
+  if (!ok) {
+    if (conf) rd_kafka_conf_destroy(conf);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  char err[512];
+  thread->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!thread->consumer) {
+    rd_kafka_conf_destroy(conf);
+    g_snprintf(errstr, errstr_size, "creating the consumer of %s: %s", thread->name, err);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  rd_kafka_poll_set_consumer(thread->consumer);
+  thread->consumer_q = rd_kafka_queue_get_consumer(thread->consumer);
+  return BROOK_ERR_NONE;
+}
+
+static brook_err_t create_producer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
+  const streams_conf_t *sc = thread->env.conf;
+  char *cid = g_strdup_printf("%s-producer", thread->client_id);
+  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
+  bool ok = conf && conf_set(conf, "producer", "acks", "all", errstr, errstr_size) &&
+            conf_set(conf, "producer", "linger.ms", "100", errstr, errstr_size) &&
+            conf_set(conf, "producer", "partitioner", "murmur2_random", errstr, errstr_size) &&
+            conf_set(conf, "producer", "enable.idempotence", "true", errstr, errstr_size) &&
+            conf_set_all(conf, "producer", "producer.", sc->producer_props, errstr, errstr_size);
+  g_free(cid);
+  if (!ok) {
+    if (conf) rd_kafka_conf_destroy(conf);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+  char err[512];
+  thread->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!thread->producer) {
+    rd_kafka_conf_destroy(conf);
+    g_snprintf(errstr, errstr_size, "creating the producer of %s: %s", thread->name, err);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  thread->purge_q = rd_kafka_queue_new(thread->producer);
+  return BROOK_ERR_NONE;
+}
+
+/* The restore consumer never joins a group; librdkafka's assign() still wants
+ * a group.id, so it gets one it never uses for anything else. */
+static brook_err_t create_restore_consumer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
+  const streams_conf_t *sc = thread->env.conf;
+  char *cid = g_strdup_printf("%s-restore-consumer", thread->client_id);
+  char *group = g_strdup_printf("%s-restore", sc->application_id);
+  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
+  bool ok = conf && conf_set_all(conf, "restore consumer", "consumer.", sc->consumer_props, errstr, errstr_size) &&
+            conf_set(conf, "restore consumer", "group.id", group, errstr, errstr_size) &&
+            conf_set(conf, "restore consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
+            conf_set(conf, "restore consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
+            conf_set(conf, "restore consumer", "enable.partition.eof", "true", errstr, errstr_size) &&
+            conf_set(conf, "restore consumer", "auto.offset.reset", "earliest", errstr, errstr_size);
+  g_free(cid);
+  g_free(group);
+  if (!ok) {
+    if (conf) rd_kafka_conf_destroy(conf);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  char err[512];
+  thread->restore = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!thread->restore) {
+    rd_kafka_conf_destroy(conf);
+    g_snprintf(errstr, errstr_size, "creating the restore consumer of %s: %s", thread->name, err);
+    return BROOK_ERR__BAD_CONFIG;
+  }
+  rd_kafka_poll_set_consumer(thread->restore);
+  thread->restore_q = rd_kafka_queue_get_consumer(thread->restore);
+  return BROOK_ERR_NONE;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static void ttask_free(thread_task_t *ttask) {
+  if (ttask->parts) g_ptr_array_free(ttask->parts, TRUE);
+  if (ttask->stores) {
+    for (guint i = 0; i < ttask->stores->len; i++) g_free(g_array_index(ttask->stores, store_snap_t, i).store);
+    g_array_free(ttask->stores, TRUE);
+  }
+  g_free(ttask->id);
+  g_free(ttask);
+}
+
+static void snap_store_cb(const char *store, uint64_t restored, int64_t remaining, void *opaque) {
+  thread_task_t *ttask = opaque;
+  for (guint i = 0; i < ttask->stores->len; i++) {
+    store_snap_t *s = &g_array_index(ttask->stores, store_snap_t, i);
+    if (strcmp(s->store, store) == 0) {
+      s->restored = restored;
+      s->remaining = remaining;
+      return;
+    }
+  }
+  store_snap_t s = {g_strdup(store), restored, remaining};
+  g_array_append_val(ttask->stores, s);
+}
+
+static void snap_restore(stream_thread_t *thread, thread_task_t *ttask) {
+  g_mutex_lock(&thread->lock);
+  task_restore_metrics(ttask->task, snap_store_cb, ttask);
+  g_mutex_unlock(&thread->lock);
+}
+
+/* Closes every task (clean: checkpoints written) and forgets the assignment. */
+static void close_all_tasks(stream_thread_t *thread, bool clean) {
+  g_mutex_lock(&thread->lock);
+  GPtrArray *tasks = thread->tasks;
+  thread->tasks = g_ptr_array_new();
+  g_hash_table_remove_all(thread->parts);
+  g_mutex_unlock(&thread->lock);
+  for (guint i = 0; i < tasks->len; i++) {
+    thread_task_t *ttask = tasks->pdata[i];
+    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "closing task %s (%s)", ttask->id,
+                clean && ttask->running ? "clean" : "unclean");
+    task_close(ttask->task, clean && ttask->running);
+    ttask_free(ttask);
+  }
+  g_ptr_array_free(tasks, TRUE);
+  g_hash_table_remove_all(thread->tasks_by_key);
+  /* acknowledged offsets belong to the closed tasks' changelogs; whoever owns
+   * them next starts from its own restored position */
+  g_hash_table_remove_all(thread->acked);
+}
+
+static thread_task_t *task_open(stream_thread_t *thread, int sub, int32_t partition) {
+  char errstr[512];
+  stream_task_t *task = NULL;
+  int64_t deadline = g_get_monotonic_time() + (int64_t)LOCKED_RETRY_MS * 1000;
+  int64_t backoff_us = 20000;
+  brook_err_t err;
+  /* A directory still locked is normally another thread of this process that
+   * has not closed the task yet (eager rebalance: it revokes while we are
+   * assigned); there is no event to wait on across threads' flocks, so back off. */
+  while ((err = task_new(&thread->task_env, sub, partition, &task, errstr, sizeof errstr)) == BROOK_ERR__LOCKED &&
+         g_get_monotonic_time() < deadline && !stopping(thread)) {
+    g_usleep((gulong)backoff_us);
+    if (backoff_us < 500000) backoff_us *= 2;
+  }
+  if (err) {
+    thread_fail(thread, "creating task %d_%" PRId32 ": %s", sub, partition, errstr);
+    return NULL;
+  }
+  thread_task_t *ttask = g_new0(thread_task_t, 1);
+  ttask->task = task;
+  ttask->parts = g_ptr_array_new();
+  ttask->id = g_strdup(task_id(task));
+  ttask->stores = g_array_new(FALSE, FALSE, sizeof(store_snap_t));
+  g_mutex_lock(&thread->lock);
+  g_ptr_array_add(thread->tasks, ttask);
+  g_mutex_unlock(&thread->lock);
+  g_hash_table_insert(thread->tasks_by_key, ttask->id, ttask);
+  return ttask;
+}
+
+typedef struct restore_part {
+  const task_changelog_t *cl;
+  int64_t end;  /* high watermark when restoration began */
+  int64_t pos;  /* next offset to read */
+  bool done;
+} restore_part_t;
+
+/* Feeds one run of records of one changelog partition to the task. */
+static bool restore_apply(stream_thread_t *thread, thread_task_t *ttask, restore_part_t *rp,
+                          brook_changelog_record_t *recs, size_t n) {
+  if (n == 0) return true;
+  char errstr[512];
+  brook_err_t err = task_restore(ttask->task, rp->cl->store_index, recs, n, rp->end, errstr, sizeof errstr);
+  if (err) {
+    thread_fail(thread, "task %s: restoring from %s [%" PRId32 "]: %s", ttask->id, rp->cl->topic, rp->cl->partition,
+                errstr);
+    return false;
+  }
+  return true;
+}
+
+/* Restores the task's stores from their changelogs, then initialises it.
+ * Returns false on failure (thread failed) or when stopping. */
+static bool task_restore_all(stream_thread_t *thread, thread_task_t *ttask) {
+  char errstr[512];
+  size_t n = 0;
+  const task_changelog_t *cls = task_changelogs(ttask->task, &n);
+  restore_part_t *rps = g_new0(restore_part_t, n ? n : 1);
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
+  size_t remaining = 0;
+  int64_t t0 = g_get_monotonic_time();
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
+    rps[i].cl = &cls[i];
+    rps[i].done = true;
+    if (cls[i].start_offset < 0) continue;
+    if (!thread->restore && create_restore_consumer(thread, errstr, sizeof errstr)) {
+      thread_fail(thread, "%s", errstr);
+      ok = false;
+      goto out;
+    }
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(thread->restore, cls[i].topic, cls[i].partition, &lo,
+                                                               &hi, WATERMARK_TIMEOUT_MS);
+    if (err) {
+      thread_fail(thread, "task %s: reading the end offset of changelog %s [%" PRId32 "]: %s", ttask->id,
+                  cls[i].topic, cls[i].partition, rd_kafka_err2str(err));
+      ok = false;
+      goto out;
+    }
+    int64_t start = cls[i].start_offset;
+    if (start > hi) {
+      /* The changelog is shorter than the checkpoint says: it was deleted and
+       * recreated. The store holds data the changelog does not; it cannot be
+       * restored from here. */
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
+                  "task %s: checkpoint %" PRId64 " of %s [%" PRId32 "] is past the changelog's end %" PRId64
+                  "; not restoring it (wipe the task directory to rebuild the store)",
+                  ttask->id, start, cls[i].topic, cls[i].partition, hi);
+      continue;
+    }
+    if (start < lo) start = lo;
+    if (start >= hi) continue;
+    rps[i].end = hi;
+    rps[i].pos = start;
+    rps[i].done = false;
+    rd_kafka_topic_partition_list_add(list, cls[i].topic, cls[i].partition)->offset = start;
+    remaining++;
+  }
+  if (remaining > 0) {
+    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "task %s: restoring %zu changelog partition(s)", ttask->id,
+                remaining);
+    rd_kafka_resp_err_t err = rd_kafka_assign(thread->restore, list);
+    if (err) {
+      thread_fail(thread, "task %s: assigning the restore consumer: %s", ttask->id, rd_kafka_err2str(err));
+      ok = false;
+      goto out;
+    }
+    rd_kafka_message_t **msgs = g_new(rd_kafka_message_t *, RESTORE_BATCH);
+    brook_changelog_record_t *recs = g_new(brook_changelog_record_t, RESTORE_BATCH);
+    while (ok && remaining > 0) {
+      if (stopping(thread)) {
+        ok = false;
+        break;
+      }
+      ssize_t got = rd_kafka_consume_batch_queue(thread->restore_q, 100, msgs, RESTORE_BATCH);
+      if (got < 0) got = 0;
+      restore_part_t *run = NULL;
+      size_t nrec = 0;
+      for (ssize_t i = 0; i < got && ok; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        restore_part_t *rp = NULL;
+        if (m->rkt) {
+          const char *topic = rd_kafka_topic_name(m->rkt);
+          for (size_t j = 0; j < n; j++)
+            if (!rps[j].done && rps[j].cl->partition == m->partition && strcmp(rps[j].cl->topic, topic) == 0) {
+              rp = &rps[j];
+              break;
+            }
+        }
+        if (m->err) {
+          if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (rp && m->offset >= rp->end) {
+              if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
+              run = NULL;
+              nrec = 0;
+              rp->pos = m->offset;
+              rp->done = true;
+              remaining--;
+            }
+            continue;
+          }
+          thread_fail(thread, "task %s: restore consumer: %s", ttask->id, rd_kafka_message_errstr(m));
+          ok = false;
+          break;
+        }
+        if (!rp || m->offset < rp->pos) continue; /* stale or duplicate */
+        if (run != rp || nrec == RESTORE_BATCH) {
+          if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
+          run = rp;
+          nrec = 0;
+        }
+        rd_kafka_timestamp_type_t tstype;
+        recs[nrec++] = (brook_changelog_record_t){
+            .key = m->key,
+            .key_len = m->key_len,
+            .value = m->payload,
+            .value_len = m->len,
+            .timestamp = rd_kafka_message_timestamp(m, &tstype),
+            .offset = m->offset,
+        };
+        rp->pos = m->offset + 1;
+        if (rp->pos >= rp->end) {
+          if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
+          run = NULL;
+          nrec = 0;
+          rp->done = true;
+          remaining--;
+        }
+      }
+      if (ok) ok = restore_apply(thread, ttask, run, recs, nrec);
+      for (ssize_t i = 0; i < got; i++) rd_kafka_message_destroy(msgs[i]);
+      if (rd_kafka_fatal_error(thread->restore, NULL, 0)) {
+        thread_fail(thread, "task %s: restore consumer failed fatally", ttask->id);
+        ok = false;
+      }
+      ttask->restore_secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+      snap_restore(thread, ttask);
+    }
+    g_free(msgs);
+    g_free(recs);
+    rd_kafka_assign(thread->restore, NULL);
+  }
+  if (ok) {
+    brook_err_t err = task_restore_done(ttask->task, errstr, sizeof errstr);
+    if (err) {
+      thread_fail(thread, "task %s: %s", ttask->id, errstr);
+      ok = false;
+    } else {
+      ttask->running = true;
+      ttask->restore_secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+      snap_restore(thread, ttask);
+    }
+  }
+out:
+  rd_kafka_topic_partition_list_destroy(list);
+  g_free(rps);
+  return ok;
+}
+
+/* ------------------------------------------------------------ commit */
+
+static void poll_purge_results(stream_thread_t *thread) {
+  if (!thread->purge_q) return;
+  rd_kafka_event_t *ev;
+  while ((ev = rd_kafka_queue_poll(thread->purge_q, 0))) {
+    if (rd_kafka_event_error(ev)) {
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "purging repartition topics: %s",
+                  rd_kafka_event_error_string(ev));
+    } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_DELETERECORDS_RESULT) {
+      const rd_kafka_topic_partition_list_t *res =
+          rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+      for (int i = 0; res && i < res->cnt; i++)
+        if (res->elems[i].err)
+          streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "purging %s [%" PRId32 "]: %s",
+                      res->elems[i].topic, res->elems[i].partition, rd_kafka_err2str(res->elems[i].err));
+    }
+    rd_kafka_event_destroy(ev);
+  }
+}
+
+static void maybe_purge(stream_thread_t *thread) {
+  int64_t interval = thread->env.repartition_purge_interval_ms;
+  if (interval < 0 || !thread->env.repartition_topics || g_hash_table_size(thread->env.repartition_topics) == 0) return;
+  int64_t now = g_get_monotonic_time();
+  if (now - thread->last_purge_us < interval * 1000) return;
+  thread->last_purge_us = now;
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, thread->parts);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    part_state_t *part = v;
+    if (part->committed <= part->purged || !g_hash_table_contains(thread->env.repartition_topics, part->topic))
+      continue;
+    rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = part->committed;
+    part->purged = part->committed;
+  }
+  if (list->cnt > 0) {
+    rd_kafka_DeleteRecords_t *del = rd_kafka_DeleteRecords_new(list);
+    rd_kafka_DeleteRecords(thread->producer, &del, 1, NULL, thread->purge_q);
+    rd_kafka_DeleteRecords_destroy(del);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Returns false when the thread failed. *clean: offsets were committed (or
+ * there was nothing to commit) and the checkpoints advanced. */
+static bool thread_commit(stream_thread_t *thread, bool *clean) {
+  char errstr[512];
+  int64_t t0 = g_get_monotonic_time();
+  if (clean) *clean = false;
+  for (guint i = 0; i < thread->tasks->len; i++) {
+    thread_task_t *ttask = thread->tasks->pdata[i];
+    if (!ttask->running) continue;
+    if (task_flush(ttask->task, errstr, sizeof errstr)) {
+      thread_fail(thread, "task %s: %s", ttask->id, errstr);
+      return false;
+    }
+  }
+  rd_kafka_resp_err_t ferr = rd_kafka_flush(thread->producer, FLUSH_TIMEOUT_MS);
+  if (ferr) {
+    thread_fail(thread, "flushing the producer: %s (%d record(s) not acknowledged)", rd_kafka_err2str(ferr),
+                rd_kafka_outq_len(thread->producer));
+    return false;
+  }
+  if (thread->dr_err) {
+    if (thread->env.conf->production_handler == STREAMS_PRODUCTION_FAIL) {
+      thread_fail(thread, "%s (default.production.exception.handler=fail)", thread->dr_err_msg);
+      return false;
+    }
+    streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
+                "%" PRIu64 " record(s) could not be produced since the start and were skipped; first: %s",
+                thread->dr_err_count, thread->dr_err_msg);
+    thread->dr_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, thread->parts);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    part_state_t *part = v;
+    if (part->dirty) rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = part->next_offset;
+  }
+  bool ok = true;
+  if (list->cnt > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_commit(thread->consumer, list, 0);
+    if (err) {
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
+                  "committing offsets failed: %s; the records since the last commit will be processed again",
+                  rd_kafka_err2str(err));
+      ok = false;
+    } else {
+      g_mutex_lock(&thread->lock);
+      g_hash_table_iter_init(&it, thread->parts);
+      while (g_hash_table_iter_next(&it, NULL, &v)) {
+        part_state_t *part = v;
+        if (part->dirty) {
+          part->committed = part->next_offset;
+          part->dirty = false;
+        }
+      }
+      g_mutex_unlock(&thread->lock);
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (ok) {
+    for (guint i = 0; i < thread->tasks->len; i++) {
+      thread_task_t *ttask = thread->tasks->pdata[i];
+      if (!ttask->running) continue;
+      if (task_commit_done(ttask->task, acked_next_offset, thread, errstr, sizeof errstr)) {
+        thread_fail(thread, "task %s: %s", ttask->id, errstr);
+        return false;
+      }
+    }
+  }
+  thread->commit_needed = false;
+  int64_t t1 = g_get_monotonic_time();
+  thread->last_commit_us = t1;
+  double ms = (double)(t1 - t0) / 1000.0;
+  g_mutex_lock(&thread->lock);
+  thread->commit_total++;
+  thread->commit_latency_sum_ms += ms;
+  if (ms > thread->commit_latency_max_ms) thread->commit_latency_max_ms = ms;
+  g_mutex_unlock(&thread->lock);
+  if (ok) maybe_purge(thread);
+  if (clean) *clean = ok;
+  return true;
+}
+
+/* ------------------------------------------------------------ rebalance */
+
+static void on_revoke(stream_thread_t *thread) {
+  set_state(thread, THREAD_REBALANCING);
+  if (thread->tasks->len == 0 && g_hash_table_size(thread->parts) == 0) return;
+  bool clean = false;
+  if (!has_failed(thread)) thread_commit(thread, &clean);
+  close_all_tasks(thread, clean);
+}
+
+static void on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *parts) {
+  const char *app_id = thread->env.conf->application_id;
+  if (thread->tasks->len > 0) on_revoke(thread); /* defensive: eager revokes first */
+  if (has_failed(thread) || stopping(thread)) return;
+  streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "assigned %d partition(s)", parts->cnt);
+  for (int i = 0; i < parts->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+    part_state_t *part = g_new0(part_state_t, 1);
+    part->topic = g_strdup(tp->topic);
+    part->partition = tp->partition;
+    part->committed = -1;
+    part->purged = -1;
+    char key[300];
+    part_key(key, sizeof key, tp->topic, tp->partition);
+    g_mutex_lock(&thread->lock);
+    g_hash_table_insert(thread->parts, g_strdup(key), part);
+    g_mutex_unlock(&thread->lock);
+    int sub = topology_subtopology_of_topic(thread->env.topology, app_id, tp->topic);
+    if (sub < 0) {
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "assigned %s [%" PRId32 "], which no source reads",
+                  tp->topic, tp->partition);
+      continue;
+    }
+    char id[64];
+    g_snprintf(id, sizeof id, "%d_%" PRId32, sub, tp->partition);
+    thread_task_t *ttask = g_hash_table_lookup(thread->tasks_by_key, id);
+    if (!ttask && !(ttask = task_open(thread, sub, tp->partition))) return;
+    g_ptr_array_add(ttask->parts, part);
+    part->ttask = ttask;
+  }
+  /* committed offsets, for wait_idle's "processed to the end" */
+  if (parts->cnt > 0) {
+    rd_kafka_topic_partition_list_t *copy = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t err = rd_kafka_committed(thread->consumer, copy, COMMITTED_TIMEOUT_MS);
+    if (err)
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "reading committed offsets: %s",
+                  rd_kafka_err2str(err));
+    g_mutex_lock(&thread->lock);
+    for (int i = 0; !err && i < copy->cnt; i++) {
+      char key[300];
+      part_key(key, sizeof key, copy->elems[i].topic, copy->elems[i].partition);
+      part_state_t *part = g_hash_table_lookup(thread->parts, key);
+      if (part && !copy->elems[i].err && copy->elems[i].offset >= 0) part->committed = copy->elems[i].offset;
+    }
+    g_mutex_unlock(&thread->lock);
+    rd_kafka_topic_partition_list_destroy(copy);
+  }
+  for (guint i = 0; i < thread->tasks->len; i++)
+    if (!task_restore_all(thread, thread->tasks->pdata[i])) return;
+  rd_kafka_resp_err_t err = rd_kafka_assign(thread->consumer, parts);
+  if (err) {
+    thread_fail(thread, "assigning partitions: %s", rd_kafka_err2str(err));
+    return;
+  }
+  g_mutex_lock(&thread->lock);
+  thread->assign_epoch++;
+  g_mutex_unlock(&thread->lock);
+  set_state(thread, THREAD_RUNNING);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+  stream_thread_t *thread = opaque;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    on_assign(thread, parts);
+    return;
+  }
+  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+    streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "rebalance error: %s", rd_kafka_err2str(err));
+  on_revoke(thread);
+  rd_kafka_assign(rk, NULL);
+}
+
+/* ------------------------------------------------------------ processing */
+
+static void consumer_error(stream_thread_t *thread, const rd_kafka_message_t *m) {
+  switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+      return;
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+      thread_fail(thread, "consumer: %s", rd_kafka_message_errstr(m));
+      return;
+    default:
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "consumer: %s%s%s", rd_kafka_message_errstr(m),
+                  m->rkt ? " on " : "", m->rkt ? rd_kafka_topic_name(m->rkt) : "");
+  }
+}
+
+static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ssize_t n) {
+  char errstr[512];
+  uint64_t done = 0;
+  double lat_sum = 0, lat_max = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    rd_kafka_message_t *m = msgs[i];
+    if (stopping(thread) || has_failed(thread)) break;
+    if (m->err) {
+      consumer_error(thread, m);
+      continue;
+    }
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    char key[300];
+    part_key(key, sizeof key, topic, m->partition);
+    part_state_t *part = g_hash_table_lookup(thread->parts, key);
+    if (!part || !part->ttask || !part->ttask->running) continue; /* fetched before a rebalance */
+    if (part->processed && m->offset < part->next_offset) continue; /* duplicate after reassignment */
+    size_t nh = 0;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+      nh = rd_kafka_header_cnt(hdrs);
+      if (nh > thread->hdrs_cap) {
+        thread->hdrs_cap = nh;
+        thread->hdrs = g_renew(task_header_t, thread->hdrs, nh);
+      }
+      for (size_t h = 0; h < nh; h++) {
+        const char *name;
+        const void *val;
+        size_t size;
+        rd_kafka_header_get_all(hdrs, h, &name, &val, &size);
+        thread->hdrs[h] = (task_header_t){name, val, val ? size : 0};
+      }
+    }
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    int64_t t0 = g_get_monotonic_time();
+    brook_err_t err = task_process(part->ttask->task, topic, m->partition, m->offset, ts, m->key, m->key_len,
+                                   m->payload, m->len, thread->hdrs, nh, errstr, sizeof errstr);
+    double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
+    if (err || task_failed(part->ttask->task)) {
+      thread_fail(thread, "task %s failed processing %s [%" PRId32 "] offset %" PRId64 ": %s", part->ttask->id, topic,
+                  m->partition, m->offset, err ? errstr : "(no message)");
+      break;
+    }
+    part->next_offset = m->offset + 1;
+    part->processed = true;
+    part->dirty = true;
+    if (task_commit_requested(part->ttask->task)) thread->commit_needed = true;
+    done++;
+    lat_sum += ms;
+    if (ms > lat_max) lat_max = ms;
+  }
+  for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+  int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;
+  g_mutex_lock(&thread->lock);
+  thread->process_total += done;
+  thread->process_latency_sum_ms += lat_sum;
+  if (lat_max > thread->process_latency_max_ms) thread->process_latency_max_ms = lat_max;
+  if (done) rate_add(&thread->process_rate, now_s, done);
+  if (thread->produced_pending) {
+    thread->produce_total += thread->produced_pending;
+    rate_add(&thread->produce_rate, now_s, thread->produced_pending);
+    thread->produced_pending = 0;
+  }
+  g_mutex_unlock(&thread->lock);
+}
+
+static bool punctuate(stream_thread_t *thread) {
+  char errstr[512];
+  int64_t now = thread->env.wall_clock(thread->env.wall_clock_opaque);
+  for (guint i = 0; i < thread->tasks->len; i++) {
+    thread_task_t *ttask = thread->tasks->pdata[i];
+    if (!ttask->running) continue;
+    if (task_punctuate_wall_clock(ttask->task, now, errstr, sizeof errstr) || task_failed(ttask->task)) {
+      thread_fail(thread, "task %s: wall-clock punctuation: %s", ttask->id, errstr);
+      return false;
+    }
+    if (task_commit_requested(ttask->task)) thread->commit_needed = true;
+  }
+  g_mutex_lock(&thread->lock);
+  bool changed = thread->punctuated_through != now;
+  thread->punctuated_through = now;
+  g_mutex_unlock(&thread->lock);
+  if (changed) notify(thread);
+  return true;
+}
+
+static void update_task_metrics(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  for (guint i = 0; i < thread->tasks->len; i++) {
+    thread_task_t *ttask = thread->tasks->pdata[i];
+    if (!ttask->running) continue;
+    ttask->processed = task_processed(ttask->task);
+    int64_t lag = 0;
+    for (guint j = 0; j < ttask->parts->len; j++) {
+      part_state_t *part = ttask->parts->pdata[j];
+      int64_t lo = -1, hi = -1;
+      if (rd_kafka_get_watermark_offsets(thread->consumer, part->topic, part->partition, &lo, &hi) || hi < 0)
+        continue;
+      int64_t pos = part->processed ? part->next_offset : part->committed >= 0 ? part->committed : lo;
+      if (pos >= 0 && hi > pos) lag += hi - pos;
+    }
+    ttask->lag = lag;
+  }
+  g_mutex_unlock(&thread->lock);
+}
+
+/* Frees the clients; request_stop/request_commit see NULL queues after this. */
+static void destroy_clients(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  rd_kafka_queue_t *cq = thread->consumer_q, *rq = thread->restore_q, *pq = thread->purge_q;
+  thread->consumer_q = thread->restore_q = thread->purge_q = NULL;
+  g_mutex_unlock(&thread->lock);
+  if (cq) rd_kafka_queue_destroy(cq);
+  if (rq) rd_kafka_queue_destroy(rq);
+  if (pq) rd_kafka_queue_destroy(pq);
+  if (thread->consumer) rd_kafka_destroy(thread->consumer);
+  if (thread->producer) rd_kafka_destroy(thread->producer);
+  if (thread->restore) rd_kafka_destroy(thread->restore);
+  thread->consumer = thread->producer = thread->restore = NULL;
+}
+
+static gpointer thread_main(gpointer data) {
+  stream_thread_t *thread = data;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+  set_state(thread, THREAD_STARTING);
+  int max = (int)(thread->env.conf->max_poll_records > 0 ? thread->env.conf->max_poll_records : 1000);
+  int poll_ms = (int)(thread->env.conf->poll_ms >= 0 ? thread->env.conf->poll_ms : 100);
+  int64_t interval_us = thread->env.conf->commit_interval_ms * 1000;
+  rd_kafka_message_t **msgs = g_new(rd_kafka_message_t *, max);
+  thread->last_commit_us = thread->last_purge_us = g_get_monotonic_time();
+
+  while (!stopping(thread) && !has_failed(thread)) {
+    ssize_t n = rd_kafka_consume_batch_queue(thread->consumer_q, poll_ms, msgs, (size_t)max);
+    if (n < 0) {
+      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "consume: %s",
+                  rd_kafka_err2str(rd_kafka_last_error()));
+      n = 0;
+    }
+    process_batch(thread, msgs, n);
+    if (g_atomic_int_get(&thread->fatal)) {
+      char buf[512];
+      rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(thread->consumer, buf, sizeof buf);
+      if (!ferr) ferr = rd_kafka_fatal_error(thread->producer, buf, sizeof buf);
+      thread_fail(thread, "fatal client error: %s: %s", rd_kafka_err2name(ferr), buf);
+    }
+    if (has_failed(thread)) break;
+    if (!punctuate(thread)) break;
+    rd_kafka_poll(thread->producer, 0);
+    poll_purge_results(thread);
+    g_mutex_lock(&thread->lock);
+    uint64_t req = thread->commit_req_gen;
+    bool asked = req > thread->commit_done_gen;
+    g_mutex_unlock(&thread->lock);
+    bool due = interval_us >= 0 && g_get_monotonic_time() - thread->last_commit_us >= interval_us;
+    if (asked || due || thread->commit_needed) {
+      if (!thread_commit(thread, NULL)) break;
+      if (asked) {
+        g_mutex_lock(&thread->lock);
+        if (req > thread->commit_done_gen) thread->commit_done_gen = req;
+        g_mutex_unlock(&thread->lock);
+        notify(thread);
+      }
+    }
+    update_task_metrics(thread);
+  }
+  g_free(msgs);
+
+  /* shutdown */
+  set_state(thread, THREAD_PENDING_SHUTDOWN);
+  bool clean = false;
+  if (!has_failed(thread)) {
+    thread_commit(thread, &clean);
+    if (has_failed(thread)) clean = false;
+  }
+  close_all_tasks(thread, clean);
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(thread->consumer);
+  if (err)
+    streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "closing the consumer: %s", rd_kafka_err2str(err));
+  if (!clean) rd_kafka_purge(thread->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(thread->producer, clean ? 30000 : 1000);
+  poll_purge_results(thread);
+  if (thread->restore) rd_kafka_consumer_close(thread->restore);
+  destroy_clients(thread);
+  set_state(thread, THREAD_DEAD);
+  streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "stopped%s", has_failed(thread) ? " (failed)" : "");
+  return NULL;
+}
+
+/* ------------------------------------------------------------ public (thread.h) */
+
+stream_thread_t *stream_thread_new(const stream_thread_env_t *env, int index) {
+  stream_thread_t *thread = g_new0(stream_thread_t, 1);
+  thread->env = *env;
+  thread->index = index;
+  const char *cid = env->conf->client_id ? env->conf->client_id : env->conf->application_id;
+  thread->name = g_strdup_printf("%s-StreamThread-%d", cid, index);
+  thread->client_id = g_strdup(thread->name);
+  g_mutex_init(&thread->lock);
+  thread->state = THREAD_CREATED;
+  thread->tasks = g_ptr_array_new();
+  thread->parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, part_state_free);
+  thread->tasks_by_key = g_hash_table_new(g_str_hash, g_str_equal);
+  thread->acked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  thread->punctuated_through = INT64_MIN;
+  thread->start_us = g_get_real_time();
+  thread->task_env = (task_env_t){
+      .topology = env->topology,
+      .conf = env->conf,
+      .state_env = env->state_env,
+      .thread_name = thread->name,
+      .produce = thread_produce,
+      .produce_opaque = thread,
+      .wall_clock = thread_wall_clock,
+      .wall_clock_opaque = thread,
+  };
+  return thread;
+}
+
+brook_err_t stream_thread_start(stream_thread_t *thread, char *errstr, size_t errstr_size) {
+  brook_err_t err = create_consumer(thread, errstr, errstr_size);
+  if (!err) err = create_producer(thread, errstr, errstr_size);
+  if (err) return err;
+  size_t n = thread->env.subscription ? g_strv_length(thread->env.subscription) : 0;
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
+  for (size_t i = 0; i < n; i++)
+    rd_kafka_topic_partition_list_add(list, thread->env.subscription[i], RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t rerr = rd_kafka_subscribe(thread->consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (rerr) {
+    g_snprintf(errstr, errstr_size, "%s: subscribing: %s", thread->name, rd_kafka_err2str(rerr));
+    return BROOK_ERR__FAIL;
+  }
+  GError *gerr = NULL;
+  thread->gthread = g_thread_try_new(thread->name, thread_main, thread, &gerr);
+  if (!thread->gthread) {
+    g_snprintf(errstr, errstr_size, "starting %s: %s", thread->name, gerr->message);
+    g_error_free(gerr);
+    return BROOK_ERR__FAIL;
+  }
+  return BROOK_ERR_NONE;
+}
+
+void stream_thread_request_stop(stream_thread_t *thread) {
+  g_atomic_int_set(&thread->stop, 1);
+  g_mutex_lock(&thread->lock);
+  if (thread->consumer_q && thread->state != THREAD_DEAD) rd_kafka_queue_yield(thread->consumer_q);
+  g_mutex_unlock(&thread->lock);
+}
+
+void stream_thread_join(stream_thread_t *thread) {
+  if (thread->gthread) {
+    g_thread_join(thread->gthread);
+    thread->gthread = NULL;
+  }
+}
+
+void stream_thread_destroy(stream_thread_t *thread) {
+  if (!thread) return;
+  stream_thread_request_stop(thread);
+  stream_thread_join(thread);
+  if (thread->tasks->len) close_all_tasks(thread, false); /* never started: none */
+  destroy_clients(thread); /* never started, or start failed half-way */
+  g_ptr_array_free(thread->tasks, TRUE);
+  g_hash_table_destroy(thread->parts);
+  g_hash_table_destroy(thread->tasks_by_key);
+  g_hash_table_destroy(thread->acked);
+  g_mutex_clear(&thread->lock);
+  g_free(thread->hdrs);
+  g_free(thread->dr_err_msg);
+  g_free(thread->error);
+  g_free(thread->name);
+  g_free(thread->client_id);
+  g_free(thread);
+}
+
+const char *stream_thread_name(const stream_thread_t *thread) { return thread->name; }
+
+thread_state_t stream_thread_state(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  thread_state_t s = thread->state;
+  g_mutex_unlock(&thread->lock);
+  return s;
+}
+
+bool stream_thread_failed(stream_thread_t *thread, char **msg) {
+  g_mutex_lock(&thread->lock);
+  bool f = thread->failed;
+  if (msg) *msg = f ? g_strdup(thread->error) : NULL;
+  g_mutex_unlock(&thread->lock);
+  return f;
+}
+
+uint64_t stream_thread_request_commit(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  uint64_t gen = ++thread->commit_req_gen;
+  if (thread->consumer_q && thread->state != THREAD_DEAD) rd_kafka_queue_yield(thread->consumer_q);
+  g_mutex_unlock(&thread->lock);
+  return gen;
+}
+
+uint64_t stream_thread_commit_gen(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  uint64_t gen = thread->commit_done_gen;
+  g_mutex_unlock(&thread->lock);
+  return gen;
+}
+
+uint64_t stream_thread_assign_epoch(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  uint64_t e = thread->assign_epoch;
+  g_mutex_unlock(&thread->lock);
+  return e;
+}
+
+int64_t stream_thread_punctuated_through(stream_thread_t *thread) {
+  g_mutex_lock(&thread->lock);
+  int64_t t = thread->punctuated_through;
+  g_mutex_unlock(&thread->lock);
+  return t;
+}
+
+void stream_thread_assignment(stream_thread_t *thread,
+                              void (*fn)(const char *topic, int32_t partition, int64_t committed, void *opaque),
+                              void *opaque) {
+  g_mutex_lock(&thread->lock);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, thread->parts);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    part_state_t *part = v;
+    fn(part->topic, part->partition, part->committed, opaque);
+  }
+  g_mutex_unlock(&thread->lock);
+}
+
+typedef struct metric {
+  const char *group;
+  const char *name;
+  char *tags;
+  double value;
+} metric_t;
+
+static void add_metric(GArray *out, const char *group, const char *name, const char *tags, double value) {
+  metric_t m = {group, name, g_strdup(tags), value};
+  g_array_append_val(out, m);
+}
+
+/* Collected under the lock, reported after it (fn may call back into the app). */
+void stream_thread_metrics(stream_thread_t *thread, brook_metric_fn fn, void *opaque) {
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(metric_t));
+  g_mutex_lock(&thread->lock);
+  int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;
+  int64_t start_s = thread->start_us / G_USEC_PER_SEC;
+  char *tags = g_strdup_printf("thread-id=%s", thread->name);
+  const char *g = "stream-thread-metrics";
+  add_metric(out, g, "process-total", tags, (double)thread->process_total);
+  add_metric(out, g, "process-rate", tags, rate_get(&thread->process_rate, now_s, start_s));
+  add_metric(out, g, "process-latency-avg", tags,
+             thread->process_total ? thread->process_latency_sum_ms / (double)thread->process_total : 0);
+  add_metric(out, g, "process-latency-max", tags, thread->process_latency_max_ms);
+  add_metric(out, g, "produce-total", tags, (double)thread->produce_total);
+  add_metric(out, g, "produce-rate", tags, rate_get(&thread->produce_rate, now_s, start_s));
+  add_metric(out, g, "commit-total", tags, (double)thread->commit_total);
+  add_metric(out, g, "commit-latency-avg", tags,
+             thread->commit_total ? thread->commit_latency_sum_ms / (double)thread->commit_total : 0);
+  add_metric(out, g, "commit-latency-max", tags, thread->commit_latency_max_ms);
+  for (guint i = 0; i < thread->tasks->len; i++) {
+    thread_task_t *ttask = thread->tasks->pdata[i];
+    char *ttags = g_strdup_printf("thread-id=%s,task-id=%s", thread->name, ttask->id);
+    add_metric(out, "stream-task-metrics", "process-total", ttags, (double)ttask->processed);
+    add_metric(out, "stream-task-metrics", "records-lag", ttags, (double)ttask->lag);
+    for (guint j = 0; j < ttask->stores->len; j++) {
+      store_snap_t *s = &g_array_index(ttask->stores, store_snap_t, j);
+      char *stags = g_strdup_printf("%s,store=%s", ttags, s->store);
+      add_metric(out, "stream-state-metrics", "restore-total", stags, (double)s->restored);
+      add_metric(out, "stream-state-metrics", "restore-remaining", stags,
+                 (double)(s->remaining > 0 ? s->remaining : 0));
+      add_metric(out, "stream-state-metrics", "restore-rate", stags,
+                 ttask->restore_secs > 0 ? (double)s->restored / ttask->restore_secs : 0);
+      g_free(stags);
+    }
+    g_free(ttags);
+  }
+  g_free(tags);
+  g_mutex_unlock(&thread->lock);
+  for (guint i = 0; i < out->len; i++) {
+    metric_t *m = &g_array_index(out, metric_t, i);
+    fn(m->group, m->name, m->tags, m->value, opaque);
+    g_free(m->tags);
+  }
+  g_array_free(out, TRUE);
+}
