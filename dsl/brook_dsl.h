@@ -68,7 +68,8 @@ typedef const void *(*brook_key_selector_fn)(const brook_record_t *rec, void *op
 typedef void (*brook_mapper_fn)(const brook_record_t *rec, const void **key, const void **value, void *opaque);
 
 /** flat_map / flat_map_values output: call brook_emit / brook_emit_value any
- *  number of times inside the callback. */
+ *  number of times inside the callback. In flat_map_values the input key is
+ *  kept: brook_emit's key argument is ignored there. */
 typedef struct brook_emitter brook_emitter_t;
 void brook_emit(brook_emitter_t *out, const void *key, const void *value);
 void brook_emit_value(brook_emitter_t *out, const void *value);
@@ -227,7 +228,9 @@ brook_table_t *brook_table_filter_not(brook_table_t *table, brook_predicate_fn p
  *  when known). value_serde (transfer full) for the new values, NULL = default. */
 brook_table_t *brook_table_map_values(brook_table_t *table, brook_value_mapper_fn mapper, void *opaque,
                                       brook_serde_t *value_serde);
-/** The table's update stream: one record per update, value NULL for deletes. */
+/** The table's update stream: one record per update, value NULL for deletes.
+ *  Updates forwarded by a record-cache flush carry no headers (the cache keeps
+ *  values, not headers); without a cache they keep the input record's. */
 brook_stream_t *brook_table_to_stream(brook_table_t *table);
 /** The store backing the table (NULL if the table is not materialized). (transfer none) */
 const char *brook_table_store_name(const brook_table_t *table);

@@ -180,12 +180,6 @@ static brook_err_t failed_return(const stream_task_t *task, char *errstr, size_t
   return task->fail_err;
 }
 
-/* "<application.id>-<name>", as app_internal_topic (app.c) — kept local so
- * that task.c links without the application. (transfer full) */
-static char *internal_topic(const char *application_id, const char *name) {
-  return g_strdup_printf("%s-%s", application_id, name);
-}
-
 #define LOG(task, level, ...) streams_log(&(task)->conf->log, (level), (task)->log_ctx, __VA_ARGS__)
 
 /* ---- scratch scopes and record context ---- */
@@ -397,7 +391,7 @@ brook_err_t task_new(const task_env_t *env, int subtopology, int32_t partition, 
     }
     if (node->kind == TOPO_SINK && node->topic)
       ctx->sink_topic =
-          node->internal ? internal_topic(env->conf->application_id, node->topic) : g_strdup(node->topic);
+          node->internal ? app_internal_topic(env->conf->application_id, node->topic) : g_strdup(node->topic);
     task->ctx_by_index[node->index] = ctx;
     g_ptr_array_add(task->ctxs, ctx);
   }
@@ -694,7 +688,7 @@ static void sink_process(brook_processor_context_t *ctx, const brook_record_t *r
       return;
     }
     topic = t;
-    if (node->internal) topic = owned_topic = internal_topic(task->conf->application_id, t);
+    if (node->internal) topic = owned_topic = app_internal_topic(task->conf->application_id, t);
   }
 
   const void *kp = NULL, *vp = NULL;

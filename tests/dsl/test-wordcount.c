@@ -19,6 +19,30 @@ static void on_metric(const char *group, const char *name, const char *tags, dou
   }
 }
 
+/* Waiting for RUNNING through the state listener. */
+typedef struct state_wait {
+  GMutex lock;
+  GCond cond;
+  brook_app_state_t state;
+} state_wait_t;
+
+static void on_state(brook_app_state_t new_state, brook_app_state_t old_state, void *opaque) {
+  state_wait_t *w = opaque;
+  g_mutex_lock(&w->lock);
+  w->state = new_state;
+  g_cond_broadcast(&w->cond);
+  g_mutex_unlock(&w->lock);
+}
+
+static void wait_running(state_wait_t *w) {
+  gint64 deadline = g_get_monotonic_time() + 60 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&w->lock);
+  while (w->state != BROOK_APP_RUNNING)
+    if (!g_cond_wait_until(&w->cond, &w->lock, deadline))
+      g_error("the app did not reach RUNNING in 60 s");
+  g_mutex_unlock(&w->lock);
+}
+
 static void run_wordcount(int threads) {
   char errstr[512];
   GHashTable *reference = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -49,9 +73,15 @@ static void run_wordcount(int threads) {
     g_error("create: %s", errstr);
   produce_lines(bootstrap, "text-lines", lines, 0, lines->len / 2);
 
+  state_wait_t sw = {.state = BROOK_APP_CREATED};
+  g_mutex_init(&sw.lock);
+  g_cond_init(&sw.cond);
+  brook_app_set_state_listener(app, on_state, &sw);
   if (brook_app_start(app, errstr, sizeof errstr))
     g_error("start: %s", errstr);
-  /* half the input before start, half while running */
+  /* half the input before start, half once every thread has its tasks (so
+   * that with two threads both get records to process) */
+  wait_running(&sw);
   produce_lines(bootstrap, "text-lines", lines, lines->len / 2, lines->len);
   if (brook_app_wait_idle(app, 120000, errstr, sizeof errstr))
     g_error("wait_idle: %s", errstr);
@@ -101,6 +131,8 @@ static void run_wordcount(int threads) {
   brook_app_close(app);
   g_assert_cmpint(brook_app_state(app), ==, BROOK_APP_NOT_RUNNING);
   brook_app_destroy(app);
+  g_mutex_clear(&sw.lock);
+  g_cond_clear(&sw.cond);
 
   g_free(repartition);
   g_free(changelog);
