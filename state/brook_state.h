@@ -136,8 +136,10 @@ int64_t brook_task_dir_checkpoint_get(const brook_task_dir_t *dir, const char *t
 void brook_task_dir_checkpoint_set(brook_task_dir_t *dir, const char *topic, int32_t partition, int64_t offset);
 /** Writes the checkpoint file atomically (temp file, fsync, rename). */
 brook_err_t brook_task_dir_checkpoint_write(brook_task_dir_t *dir, char *errstr, size_t errstr_size);
-/** Removes the checkpoint file (done while a task processes under at-least-once,
- *  so that a crash forces a restore unless a new checkpoint proves consistency). */
+/** Removes the checkpoint file (done while a task processes under exactly-once,
+ *  as Kafka Streams does, so that a crash forces a restore unless a new
+ *  checkpoint proves consistency; under at-least-once the runtime keeps the
+ *  checkpoint and clears it only when a task closes uncleanly). */
 brook_err_t brook_task_dir_checkpoint_clear(brook_task_dir_t *dir);
 /** The directory path. (transfer none, valid until close) */
 const char *brook_task_dir_path(const brook_task_dir_t *dir);

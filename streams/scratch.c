@@ -79,8 +79,6 @@ struct scratch {
   size_t bytes;  /* their data bytes */
 };
 
-/* Debug accessor for tests (not part of task.h): blocks and bytes held now. */
-void scratch_debug_stats(const scratch_t *scratch, size_t *blocksp, size_t *bytesp);
 
 static _Thread_local scratch_t *tls_current;
 

@@ -150,11 +150,6 @@ struct stream_task {
   brook_serde_buf_t kbuf, vbuf; /* sink serialization, reused */
 };
 
-/* Debug/metrics accessors not (yet) in task.h: records dropped (bad data,
- * invalid timestamps) and the scratch arena's size. */
-uint64_t task_dropped(const stream_task_t *task);
-void task_debug_scratch_stats(const stream_task_t *task, size_t *blocksp, size_t *bytesp);
-void scratch_debug_stats(const scratch_t *scratch, size_t *blocksp, size_t *bytesp);
 
 /* ---- failure ---- */
 

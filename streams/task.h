@@ -120,6 +120,11 @@ bool task_commit_requested(const stream_task_t *task);
 /** True after a processor failed the task. */
 bool task_failed(const stream_task_t *task);
 
+/** Records dropped (deserialization errors under LogAndContinue, invalid timestamps). */
+uint64_t task_dropped(const stream_task_t *task);
+/** Debug (tests): the task's scratch arena, blocks and bytes held. */
+void task_debug_scratch_stats(const stream_task_t *task, size_t *blocksp, size_t *bytesp);
+
 /** Stream time (-1 before the first record) and records processed. */
 int64_t task_stream_time(const stream_task_t *task);
 uint64_t task_processed(const stream_task_t *task);
@@ -141,6 +146,9 @@ scratch_t *scratch_enter(scratch_t *scratch);
 /** Frees everything allocated since the last reset (runs brook_scratch_own
  *  frees), keeping one block for reuse so steady state does not allocate. */
 void scratch_reset(scratch_t *scratch);
+
+/** Debug (tests): blocks and bytes the arena holds. */
+void scratch_debug_stats(const scratch_t *scratch, size_t *blocksp, size_t *bytesp);
 
 /** Headers in scratch memory built from raw ones (copies nothing: the raw
  *  pointers must outlive the record). */

@@ -21,10 +21,6 @@
 #include "task.h"
 #include "topology_int.h"
 
-/* task.c / scratch.c debug accessors (not in task.h) */
-uint64_t task_dropped(const stream_task_t *task);
-void task_debug_scratch_stats(const stream_task_t *task, size_t *blocksp, size_t *bytesp);
-void scratch_debug_stats(const scratch_t *scratch, size_t *blocksp, size_t *bytesp);
 
 #define APP "app"
 #define CHANGELOG "app-counts-changelog"
