@@ -13,6 +13,7 @@
  *      │                                                                  │ threads joined
  *      └──brook_app_close──▶ NOT_RUNNING ◀────────────────────────────────┘
  *   REBALANCING / RUNNING / PENDING_SHUTDOWN ──a thread failed (on_thread)──▶ ERROR
+ *   CREATED ──a stream thread could not start (brook_app_start)──▶ ERROR
  *
  *  - recompute (after any thread reports): RUNNING iff every stream thread is
  *    RUNNING (has its assignment and restored its tasks), else REBALANCING.
@@ -27,6 +28,20 @@
  * sub-topology writing it (a fixed point, as those sources may be repartition
  * topics), a changelog from its store's sub-topology — and are created with
  * CreateTopics; an existing one with another count is an error.
+ * Changelogs are compacted (windowed stores': compact,delete with the store's
+ * retention + 1 day); repartition topics are delete with infinite retention
+ * (the threads purge them with DeleteRecords after committing).
+ *
+ * Idle (brook_app_wait_idle): RUNNING, every thread committed after the
+ * request (generation counters), and every assigned partition's committed
+ * offset is at its high watermark (or its log start) with no rebalance in
+ * between. Output a commit writes to a repartition topic shows up as
+ * unconsumed there, so the loop follows records through the sub-topologies.
+ *
+ * brook_app_run blocks SIGINT/SIGTERM before start (every thread created
+ * from then on inherits the mask; the embedded broker and the stream threads
+ * block them themselves) and sleeps in sigtimedwait; entering ERROR wakes it
+ * with a thread-directed SIGTERM, drained before the mask is restored.
  *
  * Locks: transition_lock (recursive) → lock → a thread's lock. A stream
  * thread calls on_thread holding none of its own. The state listener runs
@@ -52,7 +67,6 @@
 #define METADATA_TIMEOUT_MS 10000
 #define CREATE_TIMEOUT_MS 30000
 #define WATERMARK_TIMEOUT_MS 5000
-#define DEFAULT_PURGE_INTERVAL_MS 30000
 
 struct brook_app {
   streams_conf_t conf;
@@ -269,13 +283,7 @@ brook_app_t *brook_app_new(brook_topology_t *topology, const brook_app_conf_t *c
   app->threads = g_ptr_array_new();
   app->wall_clock = real_clock_ms;
   if (streams_conf_resolve(conf, &app->conf, errstr, errstr_size)) goto fail;
-  app->purge_interval_ms = DEFAULT_PURGE_INTERVAL_MS;
-  const char *purge = brook_app_conf_get(conf, "repartition.purge.interval.ms");
-  if (purge) {
-    char *end;
-    long long v = strtoll(purge, &end, 10);
-    if (*purge && !*end && v >= 0) app->purge_interval_ms = v;
-  }
+  app->purge_interval_ms = app->conf.repartition_purge_interval_ms;
   if (topology_seal(topology, errstr, errstr_size)) goto fail;
   app->topology = brook_topology_ref(topology);
   if (check_default_serdes(app, errstr, errstr_size)) goto fail;
@@ -308,6 +316,17 @@ void brook_app_set_state_listener(brook_app_t *app,
 }
 
 void brook_app_close(brook_app_t *app) {
+  for (guint i = 0; i < app->threads->len; i++)
+    if (stream_thread_is_current(app->threads->pdata[i])) {
+      /* from a listener or processor on a stream thread: joining would wait
+       * for ourselves; ask every thread to stop and return */
+      streams_log(alog(app), BROOK_LOG_WARNING, "app",
+                  "brook_app_close called on stream thread %s: stopping the threads without waiting for them",
+                  stream_thread_name(app->threads->pdata[i]));
+      set_state(app, BROOK_APP_PENDING_SHUTDOWN);
+      for (guint j = 0; j < app->threads->len; j++) stream_thread_request_stop(app->threads->pdata[j]);
+      return;
+    }
   g_mutex_lock(&app->lock);
   if (app->closed) {
     g_mutex_unlock(&app->lock);
@@ -389,6 +408,7 @@ typedef struct itopic {
   char *name;         /* full name */
   int32_t partitions; /* -1 = not known yet */
   bool changelog;
+  int64_t retention_ms; /* windowed changelogs: compact,delete with this retention; 0 = compact only */
   GPtrArray *writers; /* repartition: sink nodes writing it (not owned) */
   int32_t explicit_partitions;
 } itopic_t;
@@ -626,6 +646,10 @@ static brook_err_t plan_topics(brook_app_t *app, topic_plan_t *plan, char *errst
     it->name = app_internal_topic(app_id, suffix);
     it->changelog = true;
     it->partitions = n;
+    /* Windowed stores' changelogs also expire, like Kafka's: the store's
+     * retention plus windowstore.changelog.additional.retention.ms (1 day). */
+    if (store->def.kind != BROOK_STORE_KV)
+      it->retention_ms = (store->def.retention_ms > 0 ? store->def.retention_ms : 86400000) + 86400000;
     g_free(suffix);
     g_ptr_array_add(plan->changelogs, it);
     if (n <= 0) {
@@ -667,7 +691,12 @@ static brook_err_t create_topics(brook_app_t *app, GPtrArray *todo, char *errstr
       ret = BROOK_ERR__BAD_CONFIG;
       goto out;
     }
-    if (it->changelog) {
+    if (it->changelog && it->retention_ms > 0) {
+      char retention[32];
+      g_snprintf(retention, sizeof retention, "%" PRId64, it->retention_ms);
+      rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "compact,delete");
+      rd_kafka_NewTopic_set_config(nts[i], "retention.ms", retention);
+    } else if (it->changelog) {
       rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "compact");
     } else {
       rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "delete");
@@ -862,7 +891,7 @@ int brook_app_run(brook_app_t *app) {
   g_mutex_unlock(&app->lock);
   for (;;) {
     brook_app_state_t s = brook_app_state(app);
-    if (s == BROOK_APP_ERROR || s == BROOK_APP_NOT_RUNNING) break;
+    if (s == BROOK_APP_ERROR || s == BROOK_APP_NOT_RUNNING || s == BROOK_APP_PENDING_SHUTDOWN) break;
     /* woken by SIGINT/SIGTERM, or by set_state's SIGTERM on ERROR; the
      * timeout only bounds a missed wake-up */
     struct timespec ts = {1, 0};

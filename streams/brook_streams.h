@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blog.h" /* BROOK_LOG_* levels, shared with the broker */
 #include "brook_err.h"
 #include "brook_topology.h"
 
@@ -60,8 +61,7 @@ const char *brook_app_conf_get(const brook_app_conf_t *conf, const char *name);
 /** Loads a Java .properties file. */
 brook_err_t brook_app_conf_load(brook_app_conf_t *conf, const char *path, char *errstr, size_t errstr_size);
 
-/** Log levels (syslog's). */
-enum { BROOK_LOG_ERR = 3, BROOK_LOG_WARNING = 4, BROOK_LOG_NOTICE = 5, BROOK_LOG_INFO = 6, BROOK_LOG_DEBUG = 7 };
+/* Log levels: BROOK_LOG_ERR .. BROOK_LOG_DEBUG (syslog's), from blog.h. */
 /** Where the library's log lines go. The default writes WARNING and worse to
  *  stderr. The callback may run on any of the app's threads. */
 void brook_app_conf_set_log_cb(brook_app_conf_t *conf,

@@ -524,6 +524,7 @@ brook_err_t streams_conf_resolve(const brook_app_conf_t *conf, streams_conf_t *o
   out->rocksdb_total_memory_bytes = get_long(conf, "rocksdb.total.memory.bytes");
   out->poll_ms = get_long(conf, "poll.ms");
   out->max_poll_records = get_long(conf, "max.poll.records");
+  out->repartition_purge_interval_ms = get_long(conf, "repartition.purge.interval.ms");
   const streams_prop_t *deser = prop_find("default.deserialization.exception.handler");
   out->deserialization_handler = class_index(deser, effective(conf, deser)) == 1
                                      ? STREAMS_DESER_LOG_AND_CONTINUE

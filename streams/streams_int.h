@@ -55,6 +55,7 @@ typedef struct streams_conf {
   int64_t rocksdb_total_memory_bytes; /* brook-specific, 0 = state lib default */
   int64_t poll_ms;               /* 100 */
   int64_t max_poll_records;      /* 1000: records processed per poll round */
+  int64_t repartition_purge_interval_ms; /* 30000: DeleteRecords on consumed repartition records */
   int deserialization_handler;   /* STREAMS_DESER_* */
   int production_handler;        /* STREAMS_PRODUCTION_* */
   int64_t session_timeout_ms;    /* consumer.session.timeout.ms default: 45000 */

@@ -59,6 +59,17 @@
  *   partitions this thread owns keeps repartition topics bounded (results are
  *   read asynchronously from purge_q).
  *
+ * Waking: stop and commit requests yield the consumer queue so that a
+ * consume waiting poll.ms returns at once — only while the loop runs, and a
+ * late yield is drained before rd_kafka_consumer_close, which serves the same
+ * queue and would otherwise give up half-way (_TIMED_OUT) and hang destroy.
+ *
+ * Limits: the group uses librdkafka's range assignor, so one task's
+ * partitions stay on one member only when its topics have equal partition
+ * counts (co-partitioned). A sub-topology reading topics of different counts
+ * can see partition p of two topics go to two threads; the second task_new
+ * then finds the directory locked and the thread fails after the retries.
+ *
  * @locality everything static here runs on the stream thread, except the
  * stream_thread_* getters/requests (any thread, under the thread lock) and
  * librdkafka's log callback (librdkafka's threads).
@@ -123,6 +134,7 @@ struct stream_thread {
   char *name;
   char *client_id; /* "<client.id>-StreamThread-<n>" prefix for clients */
   GThread *gthread;
+  GThread *self; /* set by the thread itself (gthread may not be assigned yet) */
   rd_kafka_t *consumer;
   rd_kafka_t *producer;
   rd_kafka_t *restore;
@@ -145,7 +157,10 @@ struct stream_thread {
   size_t hdrs_cap;
   uint64_t produced_pending; /* produce-total not yet published */
   int fatal;           /* atomic: a client reported a fatal error */
+  bool purging;        /* dropping unsent records on an unclean stop */
+  uint64_t purged;     /* records dropped that way */
   int stop;            /* atomic */
+  int failed_flag;     /* atomic copy of `failed` for the per-record check */
 
   /* shared (lock) */
   GMutex lock;
@@ -156,6 +171,7 @@ struct stream_thread {
   uint64_t commit_done_gen;
   uint64_t assign_epoch;
   int64_t punctuated_through;
+  bool in_loop; /* consume loop running: queue yields allowed (see wake) */
   GPtrArray *tasks; /* thread_task_t * (owned) */
   int64_t start_us;
   uint64_t process_total;
@@ -208,6 +224,11 @@ static void notify(stream_thread_t *thread) {
   if (thread->env.notify) thread->env.notify(thread->env.app, thread);
 }
 
+static const char *state_name(thread_state_t state) {
+  static const char *const names[] = {"CREATED", "STARTING", "REBALANCING", "RUNNING", "PENDING_SHUTDOWN", "DEAD"};
+  return (unsigned)state < G_N_ELEMENTS(names) ? names[state] : "?";
+}
+
 static void set_state(stream_thread_t *thread, thread_state_t state) {
   g_mutex_lock(&thread->lock);
   thread_state_t old = thread->state;
@@ -216,7 +237,7 @@ static void set_state(stream_thread_t *thread, thread_state_t state) {
   if (ok) thread->state = state;
   g_mutex_unlock(&thread->lock);
   if (ok) {
-    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "state %d -> %d", old, state);
+    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "state %s -> %s", state_name(old), state_name(state));
     notify(thread);
   }
 }
@@ -234,18 +255,14 @@ static void thread_fail(stream_thread_t *thread, const char *fmt, ...) {
   if (first) {
     thread->failed = true;
     thread->error = g_strdup_printf("stream thread %s: %s", thread->name, msg);
+    g_atomic_int_set(&thread->failed_flag, 1);
   }
   g_mutex_unlock(&thread->lock);
   g_free(msg);
   if (first) notify(thread);
 }
 
-static bool has_failed(stream_thread_t *thread) {
-  g_mutex_lock(&thread->lock);
-  bool f = thread->failed;
-  g_mutex_unlock(&thread->lock);
-  return f;
-}
+static bool has_failed(stream_thread_t *thread) { return g_atomic_int_get(&thread->failed_flag) != 0; }
 
 /* ------------------------------------------------------------ librdkafka callbacks */
 
@@ -276,6 +293,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
   (void)rk;
   stream_thread_t *thread = opaque;
   const char *topic = rd_kafka_topic_name(msg->rkt);
+  if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+    if (thread->purging || stopping(thread) || has_failed(thread)) {
+      thread->purged++; /* reported once by the stop path */
+      return;
+    }
+  }
   if (msg->err) {
     thread->dr_err_count++;
     bool cont = thread->env.conf->production_handler == STREAMS_PRODUCTION_CONTINUE;
@@ -801,7 +824,7 @@ static void maybe_purge(stream_thread_t *thread) {
 /* Returns false when the thread failed. *clean: offsets were committed (or
  * there was nothing to commit) and the checkpoints advanced. */
 static bool thread_commit(stream_thread_t *thread, bool *clean) {
-  char errstr[512];
+  char errstr[512] = "";
   int64_t t0 = g_get_monotonic_time();
   if (clean) *clean = false;
   for (guint i = 0; i < thread->tasks->len; i++) {
@@ -892,10 +915,11 @@ static void on_revoke(stream_thread_t *thread) {
   close_all_tasks(thread, clean);
 }
 
-static void on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *parts) {
+/* Returns true when the tasks are ready and the partitions may be assigned. */
+static bool on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *parts) {
   const char *app_id = thread->env.conf->application_id;
   if (thread->tasks->len > 0) on_revoke(thread); /* defensive: eager revokes first */
-  if (has_failed(thread) || stopping(thread)) return;
+  if (has_failed(thread) || stopping(thread)) return false;
   streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "assigned %d partition(s)", parts->cnt);
   for (int i = 0; i < parts->cnt; i++) {
     const rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -918,7 +942,7 @@ static void on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *
     char id[64];
     g_snprintf(id, sizeof id, "%d_%" PRId32, sub, tp->partition);
     thread_task_t *ttask = g_hash_table_lookup(thread->tasks_by_key, id);
-    if (!ttask && !(ttask = task_open(thread, sub, tp->partition))) return;
+    if (!ttask && !(ttask = task_open(thread, sub, tp->partition))) return false;
     g_ptr_array_add(ttask->parts, part);
     part->ttask = ttask;
   }
@@ -940,23 +964,31 @@ static void on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *
     rd_kafka_topic_partition_list_destroy(copy);
   }
   for (guint i = 0; i < thread->tasks->len; i++)
-    if (!task_restore_all(thread, thread->tasks->pdata[i])) return;
-  rd_kafka_resp_err_t err = rd_kafka_assign(thread->consumer, parts);
-  if (err) {
-    thread_fail(thread, "assigning partitions: %s", rd_kafka_err2str(err));
-    return;
-  }
-  g_mutex_lock(&thread->lock);
-  thread->assign_epoch++;
-  g_mutex_unlock(&thread->lock);
-  set_state(thread, THREAD_RUNNING);
+    if (!task_restore_all(thread, thread->tasks->pdata[i])) return false;
+  return true;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
   stream_thread_t *thread = opaque;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    on_assign(thread, parts);
+    if (!on_assign(thread, parts)) {
+      /* failed or stopping: take nothing; the loop ends and closes
+       * (restored tasks that processed nothing close clean) */
+      close_all_tasks(thread, !has_failed(thread));
+      rd_kafka_assign(rk, NULL);
+      return;
+    }
+    rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
+    if (aerr) {
+      thread_fail(thread, "assigning partitions: %s", rd_kafka_err2str(aerr));
+      close_all_tasks(thread, false);
+      return;
+    }
+    g_mutex_lock(&thread->lock);
+    thread->assign_epoch++;
+    g_mutex_unlock(&thread->lock);
+    set_state(thread, THREAD_RUNNING);
     return;
   }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
@@ -1050,7 +1082,7 @@ static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ss
 }
 
 static bool punctuate(stream_thread_t *thread) {
-  char errstr[512];
+  char errstr[512] = "";
   int64_t now = thread->env.wall_clock(thread->env.wall_clock_opaque);
   for (guint i = 0; i < thread->tasks->len; i++) {
     thread_task_t *ttask = thread->tasks->pdata[i];
@@ -1106,6 +1138,7 @@ static void destroy_clients(stream_thread_t *thread) {
 
 static gpointer thread_main(gpointer data) {
   stream_thread_t *thread = data;
+  g_atomic_pointer_set(&thread->self, g_thread_self());
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -1118,6 +1151,9 @@ static gpointer thread_main(gpointer data) {
   int64_t interval_us = thread->env.conf->commit_interval_ms * 1000;
   rd_kafka_message_t **msgs = g_new(rd_kafka_message_t *, max);
   thread->last_commit_us = thread->last_purge_us = g_get_monotonic_time();
+  g_mutex_lock(&thread->lock);
+  thread->in_loop = true;
+  g_mutex_unlock(&thread->lock);
 
   while (!stopping(thread) && !has_failed(thread)) {
     ssize_t n = rd_kafka_consume_batch_queue(thread->consumer_q, poll_ms, msgs, (size_t)max);
@@ -1153,6 +1189,14 @@ static gpointer thread_main(gpointer data) {
     }
     update_task_metrics(thread);
   }
+  g_mutex_lock(&thread->lock);
+  thread->in_loop = false;
+  g_mutex_unlock(&thread->lock);
+  /* Clear a yield that came in after the last consume (see wake): a
+   * zero-timeout consume on an empty queue consumes the flag. What it
+   * returns is dropped: we are stopping. */
+  for (ssize_t n; (n = rd_kafka_consume_batch_queue(thread->consumer_q, 0, msgs, (size_t)max)) > 0;)
+    for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
   g_free(msgs);
 
   /* shutdown */
@@ -1166,11 +1210,18 @@ static gpointer thread_main(gpointer data) {
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(thread->consumer);
   if (err)
     streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "closing the consumer: %s", rd_kafka_err2str(err));
-  if (!clean) rd_kafka_purge(thread->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  if (!clean) {
+    thread->purging = true;
+    rd_kafka_purge(thread->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  }
   rd_kafka_flush(thread->producer, clean ? 30000 : 1000);
   poll_purge_results(thread);
   if (thread->restore) rd_kafka_consumer_close(thread->restore);
-  destroy_clients(thread);
+  destroy_clients(thread); /* records waiting for metadata are purged here */
+  if (thread->purged)
+    streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
+                "dropped %" PRIu64 " record(s) not yet sent (uncommitted output of the failed or unclean stop)",
+                thread->purged);
   set_state(thread, THREAD_DEAD);
   streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "stopped%s", has_failed(thread) ? " (failed)" : "");
   return NULL;
@@ -1230,10 +1281,18 @@ brook_err_t stream_thread_start(stream_thread_t *thread, char *errstr, size_t er
   return BROOK_ERR_NONE;
 }
 
+/* Wakes a consume_batch_queue waiting on the consumer queue. Only while the
+ * loop runs: librdkafka's consumer_close serves the same (forwarded) queue
+ * and gives up with _TIMED_OUT on a yield, leaving the consumer half closed.
+ * The loop drains a late yield before closing. Call with the lock held. */
+static void wake(stream_thread_t *thread) {
+  if (thread->in_loop && thread->consumer_q) rd_kafka_queue_yield(thread->consumer_q);
+}
+
 void stream_thread_request_stop(stream_thread_t *thread) {
   g_atomic_int_set(&thread->stop, 1);
   g_mutex_lock(&thread->lock);
-  if (thread->consumer_q && thread->state != THREAD_DEAD) rd_kafka_queue_yield(thread->consumer_q);
+  wake(thread);
   g_mutex_unlock(&thread->lock);
 }
 
@@ -1265,6 +1324,10 @@ void stream_thread_destroy(stream_thread_t *thread) {
 
 const char *stream_thread_name(const stream_thread_t *thread) { return thread->name; }
 
+bool stream_thread_is_current(const stream_thread_t *thread) {
+  return g_atomic_pointer_get(&((stream_thread_t *)thread)->self) == g_thread_self();
+}
+
 thread_state_t stream_thread_state(stream_thread_t *thread) {
   g_mutex_lock(&thread->lock);
   thread_state_t s = thread->state;
@@ -1283,7 +1346,7 @@ bool stream_thread_failed(stream_thread_t *thread, char **msg) {
 uint64_t stream_thread_request_commit(stream_thread_t *thread) {
   g_mutex_lock(&thread->lock);
   uint64_t gen = ++thread->commit_req_gen;
-  if (thread->consumer_q && thread->state != THREAD_DEAD) rd_kafka_queue_yield(thread->consumer_q);
+  wake(thread);
   g_mutex_unlock(&thread->lock);
   return gen;
 }

@@ -64,6 +64,8 @@ void stream_thread_join(stream_thread_t *thread);
 void stream_thread_destroy(stream_thread_t *thread);
 
 const char *stream_thread_name(const stream_thread_t *thread);
+/** True when called on this stream thread (e.g. from a state listener). */
+bool stream_thread_is_current(const stream_thread_t *thread);
 thread_state_t stream_thread_state(stream_thread_t *thread);
 /** True once the thread failed; *msg (optional) gets a copy of the reason. */
 bool stream_thread_failed(stream_thread_t *thread, char **msg);

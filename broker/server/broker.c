@@ -133,7 +133,10 @@ brook_broker_t *brook_broker_start(const brook_broker_conf_t *conf, char *errstr
     b->port = atoi(colon + 1);
   }
   snprintf(b->bootstrap, sizeof b->bootstrap, "%s:%d", b->host, net_bound_port(b->net));
-  b->next_housekeep_ms = broker_now_ms() + 1000;
+  /* As Kafka's LogManager: the first retention check 30 s after start (or
+   * sooner when the check interval is shorter), so a fresh broker does not
+   * delete old-timestamped records the moment they arrive. */
+  b->next_housekeep_ms = broker_now_ms() + MIN(30000, b->bconf.log_retention_check_interval_ms);
   brook_log(BROOK_LOG_INFO, "broker", "node %d of cluster %s started, log dir %s, %u topic(s)", b->node_id,
             b->cluster_id, b->log_dir, g_hash_table_size(b->topics));
   b->thread = g_thread_new("brook-broker", broker_thread, b);

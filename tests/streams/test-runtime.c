@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -184,6 +185,17 @@ static double metric(brook_app_t *app, const char *group, const char *name, cons
   return m.sum;
 }
 
+/* A bare librdkafka handle for watermark queries. (transfer full) */
+static rd_kafka_t *watermark_client(brook_app_t *app) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  g_assert_cmpint(rd_kafka_conf_set(conf, "bootstrap.servers", brook_app_bootstrap_servers(app), errstr, sizeof errstr),
+                  ==, RD_KAFKA_CONF_OK);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  g_assert_nonnull(rk);
+  return rk;
+}
+
 static char *tmpdir(void) {
   char *d = g_dir_make_tmp("brook-runtime-XXXXXX", NULL);
   g_assert_nonnull(d);
@@ -222,7 +234,9 @@ static void count_process(brook_processor_context_t *ctx, void *state, const bro
   int64_t count = 0;
   if (brook_kv_store_get(store, key, strlen(key), &val, &len, NULL) == BROOK_ERR_NONE) {
     g_assert_cmpuint(len, ==, 8);
-    count = (int64_t)GINT64_FROM_BE(*(const int64_t *)val);
+    int64_t be;
+    memcpy(&be, val, sizeof be); /* store values are bytes: no alignment */
+    count = (int64_t)GINT64_FROM_BE(be);
   }
   count++;
   int64_t be = GINT64_TO_BE(count);
@@ -351,7 +365,6 @@ static void test_passthrough(void) {
   g_assert_cmpint(brook_app_state(app), ==, BROOK_APP_RUNNING);
 
   GArray *in = read_all(app, "upper-in", false);
-  if (g_getenv("DBG")) { GArray *in2 = read_all(app, "upper-in", false); g_printerr("in %u in2 %u\n", in->len, in2->len); }
   GArray *out = read_all(app, "upper-out", false);
   g_assert_cmpuint(out->len, ==, N);
   g_assert_cmpuint(in->len, ==, N);
@@ -529,7 +542,11 @@ static void test_repartition(void) {
   brook_sink_opts_t out = {.topic = "rp-out", .key_serde = s, .value_serde = s};
   must(brook_topology_add_sink(t, "out", &out, (const char *const[]){"fwd", NULL}, errstr, sizeof errstr), errstr);
 
-  brook_app_t *app = mkapp(t, "rt-rp", dir, 2);
+  brook_app_conf_t *conf = mkconf("rt-rp", dir, 2);
+  conf_set(conf, "repartition.purge.interval.ms", "0");
+  brook_app_t *app = brook_app_new(t, conf, errstr, sizeof errstr);
+  g_assert_nonnull(app);
+  brook_app_conf_destroy(conf);
   create_topic(app, "rp-in", 3);
   create_topic(app, "rp-out", 3);
   const char *kv[] = {"1", "apple", "2", "avocado", "3", "banana", "4", "blueberry", "5", "cherry",
@@ -538,9 +555,25 @@ static void test_repartition(void) {
   start_and_wait_idle(app);
   g_assert_cmpint(brook_admin_partition_count(brook_app_bootstrap_servers(app), "rt-rp-rekeyed", errstr,
                                               sizeof errstr), ==, 3);
-  GArray *rp = read_all(app, "rt-rp-rekeyed", false);
+  /* every record went through the repartition topic, and with
+   * repartition.purge.interval.ms=0 each commit purges what it committed
+   * (DeleteRecords is asynchronous: poll the broker with a deadline) */
+  rd_kafka_t *rk = watermark_client(app);
+  int64_t total = 0;
+  for (int32_t p = 0; p < 3; p++) {
+    int64_t lo, hi;
+    g_assert_cmpint(rd_kafka_query_watermark_offsets(rk, "rt-rp-rekeyed", p, &lo, &hi, 10000), ==, 0);
+    total += hi;
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (lo < hi && g_get_monotonic_time() < until) {
+      g_usleep(20000);
+      g_assert_cmpint(rd_kafka_query_watermark_offsets(rk, "rt-rp-rekeyed", p, &lo, &hi, 10000), ==, 0);
+    }
+    g_assert_cmpint(lo, ==, hi);
+  }
+  g_assert_cmpint(total, ==, 10);
+  rd_kafka_destroy(rk);
   GArray *res = read_all(app, "rp-out", false);
-  g_assert_cmpuint(rp->len, ==, 10);
   g_assert_cmpuint(res->len, ==, 10);
   int per_key[256] = {0};
   GHashTable *part_of = g_hash_table_new(g_str_hash, g_str_equal);
@@ -559,13 +592,14 @@ static void test_repartition(void) {
   g_assert_cmpint(per_key['c'], ==, 2);
   g_assert_cmpint(per_key['d'], ==, 2);
   g_hash_table_destroy(part_of);
-  read_recs_free(rp);
   read_recs_free(res);
-  /* two sub-topologies, 3 partitions each: 6 tasks over 2 threads */
+  /* two sub-topologies, 3 partitions each: 6 tasks over 2 threads; every
+   * record processed twice (once per sub-topology). Task metrics restart
+   * with a task that moved in a rebalance; thread totals do not. */
   metric_sum_t m = {"stream-task-metrics", "process-total", NULL, 0, 0};
   brook_app_metrics(app, on_metric, &m);
   g_assert_cmpint(m.count, ==, 6);
-  g_assert_cmpfloat(m.sum, ==, 20);
+  g_assert_cmpfloat(metric(app, "stream-thread-metrics", "process-total", NULL), ==, 20);
   brook_app_destroy(app);
   brook_topology_unref(t);
   brook_serde_unref(s);
@@ -751,11 +785,103 @@ static void test_run(void) {
   g_free(dir);
 }
 
+/* A pattern source reads every matching topic (and only those), with
+ * partition counts that differ between them. */
+static void test_pattern(void) {
+  char errstr[512];
+  char *dir = tmpdir();
+  brook_serde_t *s = brook_serde_string_new();
+  brook_topology_t *t = brook_topology_new();
+  brook_source_opts_t so = {.pattern = "pat-[ab]", .key_serde = s, .value_serde = s};
+  must(brook_topology_add_source(t, "src", &so, errstr, sizeof errstr), errstr);
+  brook_processor_def_t def = {.process = upper_process};
+  must(brook_topology_add_processor(t, "proc", &def, (const char *const[]){"src", NULL}, errstr, sizeof errstr),
+       errstr);
+  brook_sink_opts_t out = {.topic = "pat-out", .key_serde = s, .value_serde = s};
+  must(brook_topology_add_sink(t, "out", &out, (const char *const[]){"proc", NULL}, errstr, sizeof errstr), errstr);
+  brook_app_t *app = mkapp(t, "rt-pat", dir, 1);
+  create_topic(app, "pat-a", 2);
+  create_topic(app, "pat-b", 1);
+  create_topic(app, "pat-c", 3);
+  create_topic(app, "pat-out", 2);
+  const char *a[] = {"1", "from a", "2", "from a", "3", "from a"};
+  const char *b[] = {"4", "from b"};
+  const char *c[] = {"5", "from c"};
+  produce_strings(app, "pat-a", a, 3);
+  produce_strings(app, "pat-b", b, 1);
+  produce_strings(app, "pat-c", c, 1);
+  start_and_wait_idle(app);
+  GArray *res = read_all(app, "pat-out", false);
+  g_assert_cmpuint(res->len, ==, 4);
+  int from_a = 0, from_b = 0;
+  for (guint i = 0; i < res->len; i++) {
+    const char *v = g_array_index(res, read_rec_t, i).value;
+    from_a += strcmp(v, "FROM A") == 0;
+    from_b += strcmp(v, "FROM B") == 0;
+  }
+  g_assert_cmpint(from_a, ==, 3);
+  g_assert_cmpint(from_b, ==, 1);
+  read_recs_free(res);
+  brook_app_destroy(app);
+  brook_topology_unref(t);
+  brook_serde_unref(s);
+  rm_rf(dir);
+  g_free(dir);
+}
+
+/* A record the broker refuses (larger than the topic's max.message.bytes):
+ * the default production handler fails the app naming the topic; the
+ * log-and-continue handler drops it and goes on. */
+static void run_production_error(bool cont) {
+  char errstr[512];
+  char *dir = tmpdir();
+  brook_topology_t *topo = simple_topology("big-in", "big-out", forward_process, false);
+  brook_app_conf_t *conf = mkconf("rt-big", dir, 1);
+  conf_set(conf, "producer.batch.num.messages", "1"); /* one record per batch: only the big one is refused */
+  if (cont) conf_set(conf, "default.production.exception.handler", "LogAndContinueProductionExceptionHandler");
+  brook_app_t *app = brook_app_new(topo, conf, errstr, sizeof errstr);
+  g_assert_nonnull(app);
+  brook_app_conf_destroy(conf);
+  create_topic(app, "big-in", 1);
+  const char *const cfg[] = {"max.message.bytes", "300", NULL};
+  g_assert_cmpint(brook_admin_create_topic(brook_app_bootstrap_servers(app), "big-out", 1, cfg, false, errstr,
+                                           sizeof errstr), ==, 0);
+  char *big = g_strnfill(2000, 'x');
+  const char *kv[] = {"small-1", "s", "big", big, "small-2", "s"};
+  produce_strings(app, "big-in", kv, 3);
+  g_assert_cmpint(brook_app_start(app, errstr, sizeof errstr), ==, 0);
+  brook_err_t err = brook_app_wait_idle(app, IDLE_MS, errstr, sizeof errstr);
+  if (cont) {
+    g_assert_cmpint(err, ==, 0);
+    g_assert_cmpint(brook_app_state(app), ==, BROOK_APP_RUNNING);
+    GArray *res = read_all(app, "big-out", false);
+    g_assert_cmpuint(res->len, ==, 2);
+    g_assert_cmpstr(g_array_index(res, read_rec_t, 0).key, ==, "small-1");
+    g_assert_cmpstr(g_array_index(res, read_rec_t, 1).key, ==, "small-2");
+    read_recs_free(res);
+  } else {
+    g_assert_cmpint(err, ==, BROOK_ERR__STATE);
+    g_assert_cmpint(brook_app_state(app), ==, BROOK_APP_ERROR);
+    g_assert_nonnull(strstr(brook_app_error(app), "big-out"));
+  }
+  brook_app_destroy(app);
+  g_free(big);
+  brook_topology_unref(topo);
+  rm_rf(dir);
+  g_free(dir);
+}
+
+static void test_production_error_fail(void) { run_production_error(false); }
+static void test_production_error_continue(void) { run_production_error(true); }
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/streams/runtime/passthrough", test_passthrough);
   g_test_add_func("/streams/runtime/counts-restart-restore", test_counts_restart_restore);
   g_test_add_func("/streams/runtime/repartition", test_repartition);
+  g_test_add_func("/streams/runtime/pattern", test_pattern);
+  g_test_add_func("/streams/runtime/production-error-fail", test_production_error_fail);
+  g_test_add_func("/streams/runtime/production-error-continue", test_production_error_continue);
   g_test_add_func("/streams/runtime/missing-source", test_missing_source);
   g_test_add_func("/streams/runtime/internal-topic-mismatch", test_internal_topic_mismatch);
   g_test_add_func("/streams/runtime/missing-serde", test_missing_serde);
