@@ -971,16 +971,20 @@ static int child_main(int argc, char **argv) {
       !prm.state_dir || !prm.result_path)
     die("--child needs --bootstrap --in --out --group --count --state-dir --result");
   g_ptr_array_add(sconf, NULL);
-  prm.streams_conf = (char **)g_ptr_array_free(sconf, FALSE); /* lives until exit */
+  prm.streams_conf = (char **)sconf->pdata;
+  int rc;
   if (strcmp(mode, "raw-stateless") == 0)
-    return run_raw(false, &prm);
-  if (strcmp(mode, "raw-wordcount") == 0)
-    return run_raw(true, &prm);
-  if (strcmp(mode, "streams-stateless") == 0)
-    return run_streams(false, &prm);
-  if (strcmp(mode, "streams-wordcount") == 0)
-    return run_streams(true, &prm);
-  die("unknown --child mode %s", mode);
+    rc = run_raw(false, &prm);
+  else if (strcmp(mode, "raw-wordcount") == 0)
+    rc = run_raw(true, &prm);
+  else if (strcmp(mode, "streams-stateless") == 0)
+    rc = run_streams(false, &prm);
+  else if (strcmp(mode, "streams-wordcount") == 0)
+    rc = run_streams(true, &prm);
+  else
+    die("unknown --child mode %s", mode);
+  g_ptr_array_unref(sconf);
+  return rc;
 }
 
 static void usage(void) {
