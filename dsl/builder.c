@@ -1,6 +1,7 @@
 /*
  * builder.c — the DSL builder: topology, naming counter, errors, sources,
- * user stores, and the repartition helper shared by the operators.
+ * user stores, and what the operators share to add nodes: callback
+ * processors (dsl_add_op) and the repartition (dsl_repartition).
  *
  * Naming. Kafka Streams names every DSL node "<PREFIX><10-digit index>" from
  * one counter per StreamsBuilder, and generated store names
@@ -86,13 +87,26 @@ brook_serde_t *dsl_take_serde(brook_builder_t *builder, brook_serde_t *serde) {
   return serde;
 }
 
-bool dsl_claim_store(brook_builder_t *builder, const char *name, const char *what) {
-  if (!name || !*name) {
-    dsl_error(builder, "%s: empty store name", what);
+bool dsl_take_serdes(brook_builder_t *builder, brook_serde_t **key_serde, brook_serde_t **value_serde) {
+  if (!builder) {
+    brook_serde_unref(*key_serde);
+    brook_serde_unref(*value_serde);
     return false;
   }
-  if (g_hash_table_contains(builder->stores, name)) {
-    dsl_error(builder, "%s: store \"%s\" is already used", what, name);
+  dsl_take_serde(builder, *key_serde);
+  dsl_take_serde(builder, *value_serde);
+  return true;
+}
+
+bool dsl_claim_store(brook_builder_t *builder, const char *name, const char *what, const char *node) {
+  bool empty = !name || !*name;
+  if (empty || g_hash_table_contains(builder->stores, name)) {
+    char *who = node ? g_strdup_printf("%s (%s)", what, node) : g_strdup(what);
+    if (empty)
+      dsl_error(builder, "%s: empty store name", who);
+    else
+      dsl_error(builder, "%s: store \"%s\" is already used", who, name);
+    g_free(who);
     return false;
   }
   const char *copy = dsl_strdup(builder, name);
@@ -154,6 +168,24 @@ brook_err_t dsl_init_opaque(brook_processor_context_t *ctx, void *opaque, void *
                             size_t errstr_size) {
   *statep = opaque;
   return BROOK_ERR_NONE;
+}
+
+const char *dsl_add_op(brook_builder_t *builder, const char *what, const char *prefix, const char *parent,
+                       dsl_process_fn process, void *op, bool have_fn) {
+  const char *name = dsl_name(builder, prefix);
+  if (!have_fn) {
+    dsl_error(builder, "%s (%s): the callback is NULL", what, name);
+    g_free(op);
+    return name;
+  }
+  brook_processor_def_t def = {
+      .init = dsl_init_opaque,
+      .process = process,
+      .opaque = op,
+      .opaque_free = g_free,
+  };
+  dsl_add_processor(builder, what, name, &def, parent, NULL);
+  return name;
 }
 
 /* ---- sources ---- */
@@ -227,7 +259,7 @@ void brook_builder_add_store(brook_builder_t *builder, const brook_store_def_t *
     dsl_error(builder, "add_store: NULL store definition");
     return;
   }
-  if (!dsl_claim_store(builder, def->name, "add_store")) return;
+  if (!dsl_claim_store(builder, def->name, "add_store", NULL)) return;
   const char *none[1] = {NULL};
   char errstr[512];
   if (brook_topology_add_store(builder->topology, def, none, errstr, sizeof errstr) != 0)

@@ -1,6 +1,7 @@
 /*
  * dsl_int.h — what the DSL's files share: the builder, the handles, naming,
- * error recording, and the store-forwarding helper the stateful operators use.
+ * error recording, adding callback processors, and the materializing
+ * processor (store + forwarding of its updates) the stateful operators use.
  *
  * Invariants:
  *  - Every handle (stream, table, grouped, branches) is allocated by the
@@ -16,7 +17,7 @@
  *  - The first error wins; after it operators keep returning usable handles so
  *    that the caller's chain does not crash, and build returns the error.
  * @locality everything here: the building thread, except the processor
- * callbacks (stream threads) and dsl_forwarder_* (the task's stream thread).
+ * callbacks (stream threads) and dsl_store_proc_* (the task's stream thread).
  */
 #ifndef BROOK_DSL_INT_H
 #define BROOK_DSL_INT_H
@@ -78,10 +79,14 @@ const char *dsl_strdup(brook_builder_t *builder, const char *s);
 /** Takes over the caller's reference to `serde` (NULL is fine) and returns it,
  *  borrowed from the builder from now on. */
 brook_serde_t *dsl_take_serde(brook_builder_t *builder, brook_serde_t *serde);
+/** The entry of an operator taking a key and a value serde (transfer full):
+ *  takes both over for `builder`; with builder NULL (the operator got a NULL
+ *  handle) drops both instead and returns false. */
+bool dsl_take_serdes(brook_builder_t *builder, brook_serde_t **key_serde, brook_serde_t **value_serde);
 
-/** Marks `name` as a used store name; false (and an error naming `what`)
- *  when it is used already or empty. */
-bool dsl_claim_store(brook_builder_t *builder, const char *name, const char *what);
+/** Marks `name` as a used store name; false (and an error "<what> (<node>): …",
+ *  or "<what>: …" when node is NULL) when it is used already or empty. */
+bool dsl_claim_store(brook_builder_t *builder, const char *name, const char *what, const char *node);
 
 /** New handles owned by the builder. */
 brook_stream_t *dsl_stream_new(brook_builder_t *builder, const char *node, brook_serde_t *key_serde,
@@ -104,6 +109,16 @@ bool dsl_add_processor(brook_builder_t *builder, const char *what, const char *n
 brook_err_t dsl_init_opaque(brook_processor_context_t *ctx, void *opaque, void **statep, char *errstr,
                             size_t errstr_size);
 
+typedef void (*dsl_process_fn)(brook_processor_context_t *ctx, void *state, const brook_record_t *rec);
+
+/** The processor of a callback operator: named from `prefix`, a child of
+ *  `parent`, running `process` with `op` as its state (op: (transfer full),
+ *  g_free'd with the topology). have_fn false (the user's callback is NULL)
+ *  records "<what> (<name>): the callback is NULL" and frees op instead.
+ *  Returns the name either way. */
+const char *dsl_add_op(brook_builder_t *builder, const char *what, const char *prefix, const char *parent,
+                       dsl_process_fn process, void *op, bool have_fn);
+
 /** A repartition through internal topic `topic` (no application.id prefix):
  *  KSTREAM-FILTER (drops null keys) → KSTREAM-SINK → KSTREAM-SOURCE, named
  *  with the counter in Kafka's order (sink, filter, source). Serdes (borrowed,
@@ -118,21 +133,64 @@ const char *dsl_repartition(brook_builder_t *builder, const char *what, const ch
 const char *dsl_add_key_select(brook_stream_t *stream, const char *what, brook_key_selector_fn selector,
                                void *opaque);
 
-/* ---- table.c: forwarding the changes of a timestamped KV store ---- */
+/* ---- table.c: processors that materialize a timestamped KV store ---- */
 
-/** Store forwarding for the aggregate and table-source processors: installed
- *  as the store's flush listener, it deserializes key / new / old (scratch
- *  memory) and forwards (key, new, old, timestamp) through ctx. */
-typedef struct dsl_forwarder {
+/** What such a processor (aggregations, the table source) keeps in its def's
+ *  opaque: the first member of the operator's own opaque, which
+ *  dsl_add_store_processor fills and frees (with g_free: the rest of the
+ *  operator's opaque must own nothing). */
+typedef struct dsl_store_op {
+  brook_serde_t *key_serde;   /* references, NULL = default.key.serde */
+  brook_serde_t *value_serde; /* the stored values'; NULL = default.value.serde */
+  char *store;
+  char *what; /* for messages: "count \"<store>\"", "table \"<topic>\"" (set by the caller) */
+} dsl_store_op_t;
+
+/** The instance state of such a processor, which `process` receives. The
+ *  store's flush listener deserializes each update that reaches the store
+ *  (scratch memory) and forwards (key, new, old, timestamp) through ctx: at
+ *  once without a record cache, at commit or eviction with one. */
+typedef struct dsl_store_proc {
+  const dsl_store_op_t *op; /* the operator's opaque (cast back to its own type) */
   brook_processor_context_t *ctx;
   brook_kv_store_t *store;
-  brook_serde_t *key_serde; /* borrowed from the processor state */
+  brook_serde_t *key_serde; /* resolved: the op's or the default (borrowed until close) */
   brook_serde_t *value_serde;
-  brook_headers_t *headers; /* the current input record's, set around writes (uncached stores) */
-} dsl_forwarder_t;
+  const char *changelog; /* topic passed to the serdes */
+  brook_serde_buf_t key_buf;
+  brook_serde_buf_t value_buf;
+  brook_headers_t *headers; /* the input record's, set around writes (uncached stores) */
+} dsl_store_proc_t;
 
-/** Installs fwd as the store's flush listener. */
-void dsl_forwarder_install(dsl_forwarder_t *fwd);
+/** Adds processor `name` (child of `parent`, running `process` over a
+ *  dsl_store_proc_t) and its timestamped KV store `store`, which the caller
+ *  has claimed; mat (may be NULL) says in_memory / logging / caching. op
+ *  (transfer full: owned by the topology from here) has `what` set and the
+ *  rest of the operator's fields; this sets the store and takes references on
+ *  the serdes (borrowed, NULL = default). Errors are recorded as "<what>
+ *  (<name>): …". */
+void dsl_add_store_processor(brook_builder_t *builder, const char *what, const char *name, const char *parent,
+                             dsl_process_fn process, dsl_store_op_t *op, const char *store,
+                             brook_serde_t *key_serde, brook_serde_t *value_serde,
+                             const brook_materialized_t *mat);
+
+/* In `process`, for one record. Failures go to brook_ctx_fail as
+ * "<op what> (<node>): …"; a function returning false has reported why (or,
+ * for the key, met a key that serializes to null) and the record stops. */
+
+/** Serializes `key` into sp->key_buf. */
+bool dsl_store_proc_key(dsl_store_proc_t *sp, const void *key);
+/** Serializes `value` into sp->value_buf; `noun` names it in messages ("the value"). */
+bool dsl_store_proc_value(dsl_store_proc_t *sp, const void *value, const char *noun);
+/** Reads sp->key_buf's stored bytes and timestamp (borrowed until the next
+ *  store call). BROOK_ERR_NONE, BROOK_ERR__NOENT, or another error, reported. */
+brook_err_t dsl_store_proc_get(dsl_store_proc_t *sp, const void **value, size_t *value_len,
+                               int64_t *timestamp);
+/** Deserializes stored bytes into *out (scratch memory, NULL for a null). */
+bool dsl_store_proc_decode(dsl_store_proc_t *sp, const void *data, size_t len, void **out, const char *noun);
+/** Writes sp->key_buf → sp->value_buf (a delete when is_delete) at `timestamp`;
+ *  rec's headers go with the update the listener forwards at once (no cache). */
+void dsl_store_proc_put(dsl_store_proc_t *sp, const brook_record_t *rec, bool is_delete, int64_t timestamp);
 
 /* ---- print.c ---- */
 

@@ -33,29 +33,6 @@ typedef struct stream_op {
   bool values_only; /* flat_map_values */
 } stream_op_t;
 
-/* Adds processor `prefix` as a child of stream's node running `process` with
- * op (which becomes the topology's). Records an error and returns the name
- * anyway on failure. */
-static const char *add_op(brook_stream_t *stream, const char *what, const char *prefix,
-                          void (*process)(brook_processor_context_t *, void *, const brook_record_t *),
-                          stream_op_t *op, bool have_fn) {
-  brook_builder_t *builder = stream->builder;
-  const char *name = dsl_name(builder, prefix);
-  if (!have_fn) {
-    dsl_error(builder, "%s (%s): the callback is NULL", what, name);
-    g_free(op);
-    return name;
-  }
-  brook_processor_def_t def = {
-      .init = dsl_init_opaque,
-      .process = process,
-      .opaque = op,
-      .opaque_free = g_free,
-  };
-  dsl_add_processor(builder, what, name, &def, stream->node, NULL);
-  return name;
-}
-
 static stream_op_t *op_new(void *opaque) {
   stream_op_t *op = g_new0(stream_op_t, 1);
   op->opaque = opaque;
@@ -75,7 +52,8 @@ static brook_stream_t *filter(brook_stream_t *stream, const char *what, brook_pr
   stream_op_t *op = op_new(opaque);
   op->fn.pred = pred;
   op->negate = negate;
-  const char *name = add_op(stream, what, "KSTREAM-FILTER-", filter_process, op, pred != NULL);
+  const char *name =
+      dsl_add_op(stream->builder, what, "KSTREAM-FILTER-", stream->node, filter_process, op, pred != NULL);
   return dsl_stream_new(stream->builder, name, stream->key_serde, stream->value_serde,
                         stream->repartition_required);
 }
@@ -102,7 +80,8 @@ brook_stream_t *brook_stream_map(brook_stream_t *stream, brook_mapper_fn mapper,
   if (!stream) return NULL;
   stream_op_t *op = op_new(opaque);
   op->fn.mapper = mapper;
-  const char *name = add_op(stream, "map", "KSTREAM-MAP-", map_process, op, mapper != NULL);
+  const char *name =
+      dsl_add_op(stream->builder, "map", "KSTREAM-MAP-", stream->node, map_process, op, mapper != NULL);
   return dsl_stream_new(stream->builder, name, NULL, NULL, true);
 }
 
@@ -118,8 +97,8 @@ brook_stream_t *brook_stream_map_values(brook_stream_t *stream, brook_value_mapp
   if (!stream) return NULL;
   stream_op_t *op = op_new(opaque);
   op->fn.value_mapper = mapper;
-  const char *name =
-      add_op(stream, "map_values", "KSTREAM-MAPVALUES-", map_values_process, op, mapper != NULL);
+  const char *name = dsl_add_op(stream->builder, "map_values", "KSTREAM-MAPVALUES-", stream->node,
+                                map_values_process, op, mapper != NULL);
   return dsl_stream_new(stream->builder, name, stream->key_serde, NULL, stream->repartition_required);
 }
 
@@ -135,7 +114,8 @@ const char *dsl_add_key_select(brook_stream_t *stream, const char *what, brook_k
                                void *opaque) {
   stream_op_t *op = op_new(opaque);
   op->fn.key_selector = selector;
-  return add_op(stream, what, "KSTREAM-KEY-SELECT-", select_key_process, op, selector != NULL);
+  return dsl_add_op(stream->builder, what, "KSTREAM-KEY-SELECT-", stream->node, select_key_process, op,
+                    selector != NULL);
 }
 
 brook_stream_t *brook_stream_select_key(brook_stream_t *stream, brook_key_selector_fn selector,
@@ -258,7 +238,8 @@ brook_stream_t *brook_stream_peek(brook_stream_t *stream, brook_foreach_fn fn, v
   if (!stream) return NULL;
   stream_op_t *op = op_new(opaque);
   op->fn.foreach = fn;
-  const char *name = add_op(stream, "peek", "KSTREAM-PEEK-", peek_process, op, fn != NULL);
+  const char *name =
+      dsl_add_op(stream->builder, "peek", "KSTREAM-PEEK-", stream->node, peek_process, op, fn != NULL);
   return dsl_stream_new(stream->builder, name, stream->key_serde, stream->value_serde,
                         stream->repartition_required);
 }
@@ -267,7 +248,7 @@ void brook_stream_foreach(brook_stream_t *stream, brook_foreach_fn fn, void *opa
   if (!stream) return;
   stream_op_t *op = op_new(opaque);
   op->fn.foreach = fn;
-  add_op(stream, "foreach", "KSTREAM-FOREACH-", foreach_process, op, fn != NULL);
+  dsl_add_op(stream->builder, "foreach", "KSTREAM-FOREACH-", stream->node, foreach_process, op, fn != NULL);
 }
 
 /* ---- merge ---- */
@@ -304,13 +285,9 @@ brook_stream_t *brook_stream_merge(brook_stream_t *stream, brook_stream_t *other
 
 brook_stream_t *brook_stream_with_serdes(brook_stream_t *stream, brook_serde_t *key_serde,
                                          brook_serde_t *value_serde) {
-  if (!stream) {
-    brook_serde_unref(key_serde);
-    brook_serde_unref(value_serde);
-    return NULL;
-  }
-  if (key_serde) stream->key_serde = dsl_take_serde(stream->builder, key_serde);
-  if (value_serde) stream->value_serde = dsl_take_serde(stream->builder, value_serde);
+  if (!dsl_take_serdes(stream ? stream->builder : NULL, &key_serde, &value_serde)) return NULL;
+  if (key_serde) stream->key_serde = key_serde;
+  if (value_serde) stream->value_serde = value_serde;
   return stream;
 }
 
@@ -425,15 +402,15 @@ brook_stream_t *brook_branches_default(brook_branches_t *branches, const char *n
 
 /* ---- to / to_dynamic ---- */
 
+/* to: topic set (maybe empty); to_dynamic: topic NULL, the extractor's
+ * choice. Serdes taken over already, NULL = the stream's. */
 static void add_sink(brook_stream_t *stream, const char *what, const char *topic,
                      brook_topic_extractor_fn extractor, void *opaque, brook_serde_t *key_serde,
                      brook_serde_t *value_serde) {
   brook_builder_t *builder = stream->builder;
-  key_serde = dsl_take_serde(builder, key_serde);
-  value_serde = dsl_take_serde(builder, value_serde);
   const char *name = dsl_name(builder, "KSTREAM-SINK-");
   if (!extractor && (!topic || !*topic)) {
-    dsl_error(builder, "%s (%s): empty topic name", what, name);
+    dsl_error(builder, "%s (%s): %s", what, name, topic ? "empty topic name" : "the topic extractor is NULL");
     return;
   }
   brook_sink_opts_t opts = {
@@ -451,29 +428,13 @@ static void add_sink(brook_stream_t *stream, const char *what, const char *topic
 
 void brook_stream_to(brook_stream_t *stream, const char *topic, brook_serde_t *key_serde,
                      brook_serde_t *value_serde) {
-  if (!stream) {
-    brook_serde_unref(key_serde);
-    brook_serde_unref(value_serde);
-    return;
-  }
+  if (!dsl_take_serdes(stream ? stream->builder : NULL, &key_serde, &value_serde)) return;
   add_sink(stream, "to", topic ? topic : "", NULL, NULL, key_serde, value_serde);
 }
 
 void brook_stream_to_dynamic(brook_stream_t *stream, brook_topic_extractor_fn extractor, void *opaque,
                              brook_serde_t *key_serde, brook_serde_t *value_serde) {
-  if (!stream) {
-    brook_serde_unref(key_serde);
-    brook_serde_unref(value_serde);
-    return;
-  }
-  brook_builder_t *builder = stream->builder;
-  if (!extractor) {
-    dsl_take_serde(builder, key_serde);
-    dsl_take_serde(builder, value_serde);
-    const char *name = dsl_name(builder, "KSTREAM-SINK-");
-    dsl_error(builder, "to_dynamic (%s): the topic extractor is NULL", name);
-    return;
-  }
+  if (!dsl_take_serdes(stream ? stream->builder : NULL, &key_serde, &value_serde)) return;
   add_sink(stream, "to_dynamic", NULL, extractor, opaque, key_serde, value_serde);
 }
 
@@ -481,14 +442,8 @@ void brook_stream_to_dynamic(brook_stream_t *stream, brook_topic_extractor_fn ex
 
 brook_stream_t *brook_stream_repartition(brook_stream_t *stream, const char *name, brook_serde_t *key_serde,
                                          brook_serde_t *value_serde, int32_t partitions) {
-  if (!stream) {
-    brook_serde_unref(key_serde);
-    brook_serde_unref(value_serde);
-    return NULL;
-  }
+  if (!dsl_take_serdes(stream ? stream->builder : NULL, &key_serde, &value_serde)) return NULL;
   brook_builder_t *builder = stream->builder;
-  key_serde = dsl_take_serde(builder, key_serde);
-  value_serde = dsl_take_serde(builder, value_serde);
   if (!key_serde) key_serde = stream->key_serde;
   if (!value_serde) value_serde = stream->value_serde;
   const char *base = name ? name : dsl_name(builder, "KSTREAM-REPARTITION-");

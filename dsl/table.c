@@ -1,6 +1,14 @@
 /*
  * table.c — KTable operators: the table source, filter / filter_not,
- * map_values, to_stream, and the store forwarder that aggregations share.
+ * map_values, to_stream, and the materializing processor that the table
+ * source shares with the aggregations (grouped.c).
+ *
+ * Materializing processor (dsl_store_proc_t). Every processor that writes a
+ * timestamped KV store has the same init and close around its own process:
+ * init finds the store, resolves the serdes (the op's, else the defaults) and
+ * installs the store's flush listener (forward_update); close removes it, as
+ * the store may flush after the processors closed. process writes through
+ * dsl_store_proc_key / _get / _value / _put and forwards nothing itself.
  *
  * A table's records are updates: rec->value is the new value (NULL = delete)
  * and rec->old_value the previous one when known. Materialized tables (the
@@ -20,54 +28,49 @@
  * filter turns into a delete downstream; an update whose both sides end up
  * null says nothing and is not forwarded.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dsl_int.h"
 
-/* ---- the store forwarder ---- */
+/* ---- processors that materialize a timestamped KV store ---- */
 
-static void forwarder_apply(void *opaque, const void *key, size_t key_len, const void *new_value,
-                            size_t new_value_len, const void *old_value, size_t old_value_len,
-                            int64_t timestamp) {
-  dsl_forwarder_t *fwd = opaque;
-  brook_processor_context_t *ctx = fwd->ctx;
-  const char *topic = brook_kv_store_changelog_topic(fwd->store);
+/* Deserializes into scratch memory (*out stays NULL for a null). */
+static brook_err_t decode(brook_serde_t *serde, const char *topic, const void *data, size_t len, void **out,
+                          char *errstr, size_t errstr_size) {
+  brook_err_t err = brook_serde_deserialize(serde, topic, data, len, out, errstr, errstr_size);
+  if (!err && *out) brook_scratch_own(serde, *out);
+  return err;
+}
+
+/* The store's flush listener: one update that reached the store. */
+static void forward_update(void *opaque, const void *key, size_t key_len, const void *new_value,
+                           size_t new_value_len, const void *old_value, size_t old_value_len,
+                           int64_t timestamp) {
+  dsl_store_proc_t *sp = opaque;
   char errstr[256];
-  brook_err_t err;
 
   if (!new_value && !old_value) return; /* deleting what was not there: nothing changed */
 
   void *k = NULL, *nv = NULL, *ov = NULL;
-  if ((err = brook_serde_deserialize(fwd->key_serde, topic, key, key_len, &k, errstr, sizeof errstr))) {
-    brook_ctx_fail(ctx, err, "%s: deserializing a key of store \"%s\": %s", brook_ctx_node_name(ctx),
-                   brook_kv_store_name(fwd->store), errstr);
+  const char *noun = "key";
+  brook_err_t err = decode(sp->key_serde, sp->changelog, key, key_len, &k, errstr, sizeof errstr);
+  if (!err) noun = "value";
+  if (!err && new_value)
+    err = decode(sp->value_serde, sp->changelog, new_value, new_value_len, &nv, errstr, sizeof errstr);
+  if (!err && old_value)
+    err = decode(sp->value_serde, sp->changelog, old_value, old_value_len, &ov, errstr, sizeof errstr);
+  if (err) {
+    brook_ctx_fail(sp->ctx, err, "%s: deserializing a %s of store \"%s\": %s", brook_ctx_node_name(sp->ctx),
+                   noun, brook_kv_store_name(sp->store), errstr);
     return;
-  }
-  if (k) brook_scratch_own(fwd->key_serde, k);
-  if (new_value) {
-    if ((err = brook_serde_deserialize(fwd->value_serde, topic, new_value, new_value_len, &nv, errstr,
-                                       sizeof errstr))) {
-      brook_ctx_fail(ctx, err, "%s: deserializing a value of store \"%s\": %s", brook_ctx_node_name(ctx),
-                     brook_kv_store_name(fwd->store), errstr);
-      return;
-    }
-    if (nv) brook_scratch_own(fwd->value_serde, nv);
-  }
-  if (old_value) {
-    if ((err = brook_serde_deserialize(fwd->value_serde, topic, old_value, old_value_len, &ov, errstr,
-                                       sizeof errstr))) {
-      brook_ctx_fail(ctx, err, "%s: deserializing a value of store \"%s\": %s", brook_ctx_node_name(ctx),
-                     brook_kv_store_name(fwd->store), errstr);
-      return;
-    }
-    if (ov) brook_scratch_own(fwd->value_serde, ov);
   }
   /* Without a cache this runs inside process() for the record being written,
    * whose headers go along. A cache flush (commit, eviction) has no input
    * record, and the cache does not keep headers: the update gets none
    * (brook_ctx_forward gives a record without headers an empty set). */
-  brook_headers_t *headers = fwd->headers && !brook_kv_store_is_cached(fwd->store) ? fwd->headers : NULL;
+  brook_headers_t *headers = sp->headers && !brook_kv_store_is_cached(sp->store) ? sp->headers : NULL;
   brook_record_t rec = {
       .key = k,
       .value = nv,
@@ -75,46 +78,12 @@ static void forwarder_apply(void *opaque, const void *key, size_t key_len, const
       .timestamp = timestamp,
       .headers = headers,
   };
-  brook_ctx_forward(ctx, &rec);
+  brook_ctx_forward(sp->ctx, &rec);
 }
 
-void dsl_forwarder_install(dsl_forwarder_t *fwd) {
-  brook_cache_flush_listener_t listener = {.apply = forwarder_apply, .opaque = fwd};
-  brook_kv_store_set_flush_listener(fwd->store, &listener);
-}
-
-/* ---- the table source (KTABLE-SOURCE) ---- */
-
-typedef struct table_source_op {
-  brook_serde_t *key_serde; /* references, NULL = the defaults */
-  brook_serde_t *value_serde;
-  char *store;
-  char *what;
-} table_source_op_t;
-
-static void table_source_op_free(void *p) {
-  table_source_op_t *op = p;
-  brook_serde_unref(op->key_serde);
-  brook_serde_unref(op->value_serde);
-  g_free(op->store);
-  g_free(op->what);
-  g_free(op);
-}
-
-typedef struct table_source_state {
-  table_source_op_t *op;
-  brook_kv_store_t *store;
-  brook_serde_t *key_serde;
-  brook_serde_t *value_serde;
-  const char *changelog;
-  brook_serde_buf_t key_buf;
-  brook_serde_buf_t value_buf;
-  dsl_forwarder_t fwd;
-} table_source_state_t;
-
-static brook_err_t table_source_init(brook_processor_context_t *ctx, void *opaque, void **statep,
-                                     char *errstr, size_t errstr_size) {
-  table_source_op_t *op = opaque;
+static brook_err_t store_proc_init(brook_processor_context_t *ctx, void *opaque, void **statep, char *errstr,
+                                   size_t errstr_size) {
+  const dsl_store_op_t *op = opaque;
   brook_kv_store_t *store = brook_ctx_kv_store(ctx, op->store);
   if (!store) {
     snprintf(errstr, errstr_size, "%s (%s): store \"%s\" is not available", op->what,
@@ -128,51 +97,148 @@ static brook_err_t table_source_init(brook_processor_context_t *ctx, void *opaqu
              brook_ctx_node_name(ctx), key_serde ? "value" : "key", key_serde ? "value" : "key");
     return BROOK_ERR__BAD_CONFIG;
   }
-  table_source_state_t *st = g_new0(table_source_state_t, 1);
-  st->op = op;
-  st->store = store;
-  st->key_serde = key_serde;
-  st->value_serde = value_serde;
-  st->changelog = brook_kv_store_changelog_topic(store);
-  brook_serde_buf_init(&st->key_buf);
-  brook_serde_buf_init(&st->value_buf);
-  st->fwd = (dsl_forwarder_t){ctx, store, key_serde, value_serde, NULL};
-  dsl_forwarder_install(&st->fwd);
-  *statep = st;
+  dsl_store_proc_t *sp = g_new0(dsl_store_proc_t, 1);
+  sp->op = op;
+  sp->ctx = ctx;
+  sp->store = store;
+  sp->key_serde = key_serde;
+  sp->value_serde = value_serde;
+  sp->changelog = brook_kv_store_changelog_topic(store);
+  brook_serde_buf_init(&sp->key_buf);
+  brook_serde_buf_init(&sp->value_buf);
+  brook_cache_flush_listener_t listener = {.apply = forward_update, .opaque = sp};
+  brook_kv_store_set_flush_listener(store, &listener);
+  *statep = sp;
   return BROOK_ERR_NONE;
 }
 
-static void table_source_close(brook_processor_context_t *ctx, void *state) {
-  table_source_state_t *st = state;
-  if (!st) return;
-  brook_kv_store_set_flush_listener(st->store, NULL);
-  brook_serde_buf_clear(&st->key_buf);
-  brook_serde_buf_clear(&st->value_buf);
-  g_free(st);
+static void store_proc_close(brook_processor_context_t *ctx, void *state) {
+  dsl_store_proc_t *sp = state;
+  if (!sp) return;
+  /* The store may flush after the processors closed: it must not call us then. */
+  brook_kv_store_set_flush_listener(sp->store, NULL);
+  brook_serde_buf_clear(&sp->key_buf);
+  brook_serde_buf_clear(&sp->value_buf);
+  g_free(sp);
 }
 
-static void table_source_process(brook_processor_context_t *ctx, void *state, const brook_record_t *rec) {
-  table_source_state_t *st = state;
-  char errstr[256];
-  brook_err_t err;
+static void store_op_free(void *p) {
+  dsl_store_op_t *op = p;
+  brook_serde_unref(op->key_serde);
+  brook_serde_unref(op->value_serde);
+  g_free(op->store);
+  g_free(op->what);
+  g_free(op);
+}
 
-  if (!rec->key) return; /* as Kafka's KTableSource: a null key cannot be a row */
-  if ((err = brook_serde_serialize(st->key_serde, st->changelog, rec->key, &st->key_buf, errstr,
-                                   sizeof errstr))) {
-    brook_ctx_fail(ctx, err, "%s (%s): serializing the key: %s", st->op->what, brook_ctx_node_name(ctx),
-                   errstr);
+void dsl_add_store_processor(brook_builder_t *builder, const char *what, const char *name, const char *parent,
+                             dsl_process_fn process, dsl_store_op_t *op, const char *store,
+                             brook_serde_t *key_serde, brook_serde_t *value_serde,
+                             const brook_materialized_t *mat) {
+  op->key_serde = key_serde ? brook_serde_ref(key_serde) : NULL;
+  op->value_serde = value_serde ? brook_serde_ref(value_serde) : NULL;
+  op->store = g_strdup(store);
+  char *op_what = g_strdup(op->what); /* op is the topology's once added */
+  brook_processor_def_t def = {
+      .init = store_proc_init,
+      .process = process,
+      .close = store_proc_close,
+      .opaque = op,
+      .opaque_free = store_op_free,
+  };
+  if (!dsl_add_processor(builder, what, name, &def, parent, NULL)) {
+    g_free(op_what);
     return;
   }
-  if (st->key_buf.is_null) return;
+  if (!key_serde || !value_serde)
+    topology_require_default_serdes(builder->topology, name, !key_serde, !value_serde, op_what);
+  g_free(op_what);
+
+  brook_store_def_t sdef = {
+      .name = store,
+      .kind = BROOK_STORE_KV,
+      .timestamped = true,
+      .in_memory = mat && mat->in_memory,
+      .logging_disabled = mat && mat->logging_disabled,
+      .caching_disabled = mat && mat->caching_disabled,
+  };
+  const char *procs[2] = {name, NULL};
+  char errstr[512];
+  if (brook_topology_add_store(builder->topology, &sdef, procs, errstr, sizeof errstr) != 0)
+    dsl_error(builder, "%s (%s): %s", what, name, errstr);
+}
+
+/* brook_ctx_fail with the "<op what> (<node>): " prefix. */
+static void store_proc_fail(dsl_store_proc_t *sp, brook_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void store_proc_fail(dsl_store_proc_t *sp, brook_err_t err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  brook_ctx_fail(sp->ctx, err, "%s (%s): %s", sp->op->what, brook_ctx_node_name(sp->ctx), msg);
+  g_free(msg);
+}
+
+bool dsl_store_proc_key(dsl_store_proc_t *sp, const void *key) {
+  char errstr[256];
+  brook_err_t err =
+      brook_serde_serialize(sp->key_serde, sp->changelog, key, &sp->key_buf, errstr, sizeof errstr);
+  if (err) {
+    store_proc_fail(sp, err, "serializing the key: %s", errstr);
+    return false;
+  }
+  return !sp->key_buf.is_null;
+}
+
+bool dsl_store_proc_value(dsl_store_proc_t *sp, const void *value, const char *noun) {
+  char errstr[256];
+  brook_err_t err =
+      brook_serde_serialize(sp->value_serde, sp->changelog, value, &sp->value_buf, errstr, sizeof errstr);
+  if (err) store_proc_fail(sp, err, "serializing %s: %s", noun, errstr);
+  return !err;
+}
+
+brook_err_t dsl_store_proc_get(dsl_store_proc_t *sp, const void **value, size_t *value_len,
+                               int64_t *timestamp) {
+  brook_err_t err =
+      brook_kv_store_get(sp->store, sp->key_buf.data, sp->key_buf.len, value, value_len, timestamp);
+  if (err != BROOK_ERR_NONE && err != BROOK_ERR__NOENT)
+    store_proc_fail(sp, err, "reading store \"%s\": %s", sp->op->store, brook_kv_store_errstr(sp->store));
+  return err;
+}
+
+bool dsl_store_proc_decode(dsl_store_proc_t *sp, const void *data, size_t len, void **out, const char *noun) {
+  char errstr[256];
+  brook_err_t err = decode(sp->value_serde, sp->changelog, data, len, out, errstr, sizeof errstr);
+  if (err) store_proc_fail(sp, err, "deserializing %s: %s", noun, errstr);
+  return !err;
+}
+
+void dsl_store_proc_put(dsl_store_proc_t *sp, const brook_record_t *rec, bool is_delete, int64_t timestamp) {
+  brook_err_t err;
+  sp->headers = rec->headers;
+  if (is_delete)
+    err = brook_kv_store_put(sp->store, sp->key_buf.data, sp->key_buf.len, NULL, 0, timestamp);
+  else
+    err = brook_kv_store_put(sp->store, sp->key_buf.data, sp->key_buf.len, sp->value_buf.data,
+                             sp->value_buf.len, timestamp);
+  sp->headers = NULL;
+  if (err)
+    store_proc_fail(sp, err, "writing store \"%s\": %s", sp->op->store, brook_kv_store_errstr(sp->store));
+}
+
+/* ---- the table source (KTABLE-SOURCE) ---- */
+
+static void table_source_process(brook_processor_context_t *ctx, void *state, const brook_record_t *rec) {
+  dsl_store_proc_t *sp = state;
+
+  if (!rec->key) return; /* as Kafka's KTableSource: a null key cannot be a row */
+  if (!dsl_store_proc_key(sp, rec->key)) return;
   bool is_delete = rec->value == NULL;
   if (!is_delete) {
-    if ((err = brook_serde_serialize(st->value_serde, st->changelog, rec->value, &st->value_buf, errstr,
-                                     sizeof errstr))) {
-      brook_ctx_fail(ctx, err, "%s (%s): serializing the value: %s", st->op->what, brook_ctx_node_name(ctx),
-                     errstr);
-      return;
-    }
-    is_delete = st->value_buf.is_null;
+    if (!dsl_store_proc_value(sp, rec->value, "the value")) return;
+    is_delete = sp->value_buf.is_null;
   }
 
   /* Emit on change, as Kafka's KTableSource (putIfDifferentValues): the same
@@ -181,28 +247,16 @@ static void table_source_process(brook_processor_context_t *ctx, void *state, co
   const void *stored;
   size_t stored_len;
   int64_t stored_ts = -1;
-  err = brook_kv_store_get(st->store, st->key_buf.data, st->key_buf.len, &stored, &stored_len, &stored_ts);
+  brook_err_t err = dsl_store_proc_get(sp, &stored, &stored_len, &stored_ts);
   if (err == BROOK_ERR__NOENT) {
     if (is_delete) return;
   } else if (err != BROOK_ERR_NONE) {
-    brook_ctx_fail(ctx, err, "%s (%s): reading store \"%s\": %s", st->op->what, brook_ctx_node_name(ctx),
-                   st->op->store, brook_kv_store_errstr(st->store));
     return;
-  } else if (!is_delete && stored_len == st->value_buf.len && rec->timestamp >= stored_ts &&
-             (stored_len == 0 || memcmp(stored, st->value_buf.data, stored_len) == 0)) {
+  } else if (!is_delete && stored_len == sp->value_buf.len && rec->timestamp >= stored_ts &&
+             (stored_len == 0 || memcmp(stored, sp->value_buf.data, stored_len) == 0)) {
     return;
   }
-
-  st->fwd.headers = rec->headers;
-  if (is_delete)
-    err = brook_kv_store_put(st->store, st->key_buf.data, st->key_buf.len, NULL, 0, rec->timestamp);
-  else
-    err = brook_kv_store_put(st->store, st->key_buf.data, st->key_buf.len, st->value_buf.data,
-                             st->value_buf.len, rec->timestamp);
-  st->fwd.headers = NULL;
-  if (err)
-    brook_ctx_fail(ctx, err, "%s (%s): writing store \"%s\": %s", st->op->what, brook_ctx_node_name(ctx),
-                   st->op->store, brook_kv_store_errstr(st->store));
+  dsl_store_proc_put(sp, rec, is_delete, rec->timestamp);
 }
 
 brook_table_t *brook_builder_table(brook_builder_t *builder, const char *topic, brook_serde_t *key_serde,
@@ -226,10 +280,7 @@ brook_table_t *brook_builder_table(brook_builder_t *builder, const char *topic, 
     dsl_error(builder, "table (%s): empty topic name", source);
     return table;
   }
-  char *claim_what = g_strdup_printf("table (%s)", name);
-  bool claimed = dsl_claim_store(builder, store, claim_what);
-  g_free(claim_what);
-  if (!claimed) return table;
+  if (!dsl_claim_store(builder, store, "table", name)) return table;
 
   const char *topics[2] = {topic, NULL};
   brook_source_opts_t opts = {.topics = topics, .key_serde = key_serde, .value_serde = value_serde};
@@ -240,31 +291,10 @@ brook_table_t *brook_builder_table(brook_builder_t *builder, const char *topic, 
   }
   builder->has_source = true;
 
-  table_source_op_t *op = g_new0(table_source_op_t, 1);
-  op->key_serde = key_serde ? brook_serde_ref(key_serde) : NULL;
-  op->value_serde = value_serde ? brook_serde_ref(value_serde) : NULL;
-  op->store = g_strdup(store);
+  dsl_store_op_t *op = g_new0(dsl_store_op_t, 1);
   op->what = g_strdup_printf("table \"%s\"", topic);
-  char *what = g_strdup(op->what);
-  brook_processor_def_t def = {
-      .init = table_source_init,
-      .process = table_source_process,
-      .close = table_source_close,
-      .opaque = op,
-      .opaque_free = table_source_op_free,
-  };
-  if (!dsl_add_processor(builder, "table", name, &def, source, NULL)) {
-    g_free(what);
-    return table;
-  }
-  if (!key_serde || !value_serde)
-    topology_require_default_serdes(builder->topology, name, !key_serde, !value_serde, what);
-  g_free(what);
-
-  brook_store_def_t sdef = {.name = store, .kind = BROOK_STORE_KV, .timestamped = true};
-  const char *procs[2] = {name, NULL};
-  if (brook_topology_add_store(builder->topology, &sdef, procs, errstr, sizeof errstr) != 0)
-    dsl_error(builder, "table (%s): %s", name, errstr);
+  dsl_add_store_processor(builder, "table", name, source, table_source_process, op, store, key_serde,
+                          value_serde, NULL);
   return table;
 }
 
@@ -272,6 +302,7 @@ const char *brook_table_store_name(const brook_table_t *table) { return table ? 
 
 /* ---- filter / filter_not / map_values ---- */
 
+/* filter (pred, negate) or map_values (mapper). */
 typedef struct table_op {
   brook_predicate_fn pred;
   brook_value_mapper_fn mapper;
@@ -279,62 +310,24 @@ typedef struct table_op {
   bool negate;
 } table_op_t;
 
-/* The update seen from one side: value = that side, no old value. */
-static brook_record_t side(const brook_record_t *rec, const void *value) {
+/* f(one side of the update): the side is seen as a record with that value and
+ * no old value. A null side stays null. */
+static const void *apply_side(const table_op_t *op, const brook_record_t *rec, const void *value) {
+  if (!value) return NULL;
   brook_record_t r = *rec;
   r.value = value;
   r.old_value = NULL;
-  return r;
-}
-
-static const void *filter_side(const table_op_t *op, const brook_record_t *rec, const void *value) {
-  if (!value) return NULL;
-  brook_record_t r = side(rec, value);
+  if (op->mapper) return op->mapper(&r, op->opaque);
   return op->pred(&r, op->opaque) != op->negate ? value : NULL;
 }
 
-static void table_filter_process(brook_processor_context_t *ctx, void *state, const brook_record_t *rec) {
+static void table_op_process(brook_processor_context_t *ctx, void *state, const brook_record_t *rec) {
   table_op_t *op = state;
   brook_record_t out = *rec;
-  out.value = filter_side(op, rec, rec->value);
-  out.old_value = filter_side(op, rec, rec->old_value);
+  out.value = apply_side(op, rec, rec->value);
+  out.old_value = apply_side(op, rec, rec->old_value);
   if (!out.value && !out.old_value) return;
   brook_ctx_forward(ctx, &out);
-}
-
-static const void *map_side(const table_op_t *op, const brook_record_t *rec, const void *value) {
-  if (!value) return NULL;
-  brook_record_t r = side(rec, value);
-  return op->mapper(&r, op->opaque);
-}
-
-static void table_map_values_process(brook_processor_context_t *ctx, void *state, const brook_record_t *rec) {
-  table_op_t *op = state;
-  brook_record_t out = *rec;
-  out.value = map_side(op, rec, rec->value);
-  out.old_value = map_side(op, rec, rec->old_value);
-  if (!out.value && !out.old_value) return;
-  brook_ctx_forward(ctx, &out);
-}
-
-static const char *add_table_op(brook_table_t *table, const char *what, const char *prefix,
-                                void (*process)(brook_processor_context_t *, void *, const brook_record_t *),
-                                table_op_t *op, bool have_fn) {
-  brook_builder_t *builder = table->builder;
-  const char *name = dsl_name(builder, prefix);
-  if (!have_fn) {
-    dsl_error(builder, "%s (%s): the callback is NULL", what, name);
-    g_free(op);
-    return name;
-  }
-  brook_processor_def_t def = {
-      .init = dsl_init_opaque,
-      .process = process,
-      .opaque = op,
-      .opaque_free = g_free,
-  };
-  dsl_add_processor(builder, what, name, &def, table->node, NULL);
-  return name;
 }
 
 static brook_table_t *table_filter(brook_table_t *table, const char *what, brook_predicate_fn pred,
@@ -344,7 +337,8 @@ static brook_table_t *table_filter(brook_table_t *table, const char *what, brook
   op->pred = pred;
   op->opaque = opaque;
   op->negate = negate;
-  const char *name = add_table_op(table, what, "KTABLE-FILTER-", table_filter_process, op, pred != NULL);
+  const char *name =
+      dsl_add_op(table->builder, what, "KTABLE-FILTER-", table->node, table_op_process, op, pred != NULL);
   return dsl_table_new(table->builder, name, table->key_serde, table->value_serde, NULL);
 }
 
@@ -366,8 +360,8 @@ brook_table_t *brook_table_map_values(brook_table_t *table, brook_value_mapper_f
   table_op_t *op = g_new0(table_op_t, 1);
   op->mapper = mapper;
   op->opaque = opaque;
-  const char *name = add_table_op(table, "table_map_values", "KTABLE-MAPVALUES-", table_map_values_process,
-                                  op, mapper != NULL);
+  const char *name = dsl_add_op(table->builder, "table_map_values", "KTABLE-MAPVALUES-", table->node,
+                                table_op_process, op, mapper != NULL);
   return dsl_table_new(table->builder, name, table->key_serde, value_serde, NULL);
 }
 

@@ -10,15 +10,9 @@
  * Outputs are compared per key, in the order read ("k: v@ts v@ts; ..."):
  * one key lives in one partition, so its updates keep their order.
  */
-#include <glib.h>
-#include <string.h>
-
-#include "brook_dsl.h"
-#include "brook_test_driver.h"
+#include "dsl_test_util.h"
 
 /* ---- reading outputs ---- */
-
-enum { V_STRING, V_I64 };
 
 typedef struct per_key {
   int vkind;
@@ -33,29 +27,17 @@ static void on_record(const brook_read_record_t *r, void *opaque) {
     s = g_string_new(NULL);
     g_hash_table_insert(p->keys, g_strdup(key), s);
   }
-  if (!r->rec->value)
-    g_string_append(s, " null");
-  else if (p->vkind == V_I64)
-    g_string_append_printf(s, " %lld", (long long)*(const int64_t *)r->rec->value);
-  else
-    g_string_append_printf(s, " %s", (const char *)r->rec->value);
-  g_string_append_printf(s, "@%lld", (long long)r->rec->timestamp);
+  char *value = value_text(p->vkind, r->rec->value);
+  g_string_append_printf(s, " %s@%lld", value, (long long)r->rec->timestamp);
+  g_free(value);
 }
 
 static void string_free(gpointer p) { g_string_free(p, TRUE); }
 
-static int cmp_str(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* What is new on `topic`, as "k1: v@ts v@ts; k2: v@ts" (keys sorted). */
 static char *read_out(brook_test_driver_t *d, const char *topic, int vkind) {
-  char errstr[512];
   per_key_t p = {vkind, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, string_free)};
-  brook_serde_t *ks = brook_serde_string_new();
-  brook_serde_t *vs = vkind == V_I64 ? brook_serde_i64_new() : brook_serde_string_new();
-  int64_t n = brook_test_driver_read(d, topic, ks, vs, on_record, &p, errstr, sizeof errstr);
-  brook_serde_unref(ks);
-  brook_serde_unref(vs);
-  if (n < 0) g_error("read %s: %s", topic, errstr);
+  read_or_die(d, topic, vkind, on_record, &p);
   GPtrArray *keys = g_ptr_array_new();
   GHashTableIter it;
   gpointer k;
@@ -70,22 +52,6 @@ static char *read_out(brook_test_driver_t *d, const char *topic, int vkind) {
   g_ptr_array_unref(keys);
   g_hash_table_destroy(p.keys);
   return g_string_free(out, FALSE);
-}
-
-#define assert_out(d, topic, vkind, expected)     \
-  do {                                            \
-    char *got_ = read_out((d), (topic), (vkind)); \
-    g_assert_cmpstr(got_, ==, (expected));        \
-    g_free(got_);                                 \
-  } while (0)
-
-static void pipe_str(brook_test_driver_t *d, const char *topic, const char *key, const char *value,
-                     int64_t ts) {
-  char errstr[512];
-  brook_serde_t *s = brook_serde_string_new();
-  if (brook_test_driver_pipe(d, topic, s, key, s, value, ts, errstr, sizeof errstr))
-    g_error("pipe %s: %s", topic, errstr);
-  brook_serde_unref(s);
 }
 
 static void sum_process_total(const char *group, const char *name, const char *tags, double value,
@@ -113,22 +79,8 @@ static void wait_processed(brook_test_driver_t *d, double total) {
 /* cache_bytes NULL = the default (10 MiB). The commit interval is long for the
  * cached runs so that only the driver's reads (which force commits) flush. */
 static brook_test_driver_t *driver_new(brook_builder_t *b, const char *cache_bytes) {
-  char errstr[512];
-  brook_topology_t *t = brook_builder_build(b, errstr, sizeof errstr);
-  if (!t) g_error("build: %s", errstr);
-  brook_builder_destroy(b);
-  brook_app_conf_t *conf = brook_app_conf_new();
-  if (brook_app_conf_set(conf, "default.key.serde", "string", errstr, sizeof errstr) ||
-      brook_app_conf_set(conf, "default.value.serde", "string", errstr, sizeof errstr) ||
-      brook_app_conf_set(conf, "commit.interval.ms", cache_bytes ? "200" : "600000", errstr, sizeof errstr) ||
-      (cache_bytes &&
-       brook_app_conf_set(conf, "statestore.cache.max.bytes", cache_bytes, errstr, sizeof errstr)))
-    g_error("conf: %s", errstr);
-  brook_test_driver_t *d = brook_test_driver_new(t, conf, 3, errstr, sizeof errstr);
-  if (!d) g_error("driver: %s", errstr);
-  brook_app_conf_destroy(conf);
-  brook_topology_unref(t);
-  return d;
+  if (!cache_bytes) return driver_with(b, 3, "commit.interval.ms", "600000", NULL);
+  return driver_with(b, 3, "commit.interval.ms", "200", "statestore.cache.max.bytes", cache_bytes, NULL);
 }
 
 /* ---- callbacks ---- */

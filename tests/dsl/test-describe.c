@@ -10,10 +10,7 @@
  * naming rules (KStreamImpl, BranchedKStreamImpl, StreamsBuilder.table,
  * KGroupedStreamImpl) worked out by hand.
  */
-#include <glib.h>
-#include <string.h>
-
-#include "brook_dsl.h"
+#include "dsl_test_util.h"
 
 /* ---- callbacks (never run here) ---- */
 
@@ -25,14 +22,11 @@ static void noop_foreach(const brook_record_t *rec, void *opaque) {}
 static const void *sum(const void *agg, const brook_record_t *rec, void *opaque) { return agg; }
 
 static char *build_and_describe(brook_builder_t *b) {
-  char errstr[512] = "";
-  brook_topology_t *t = brook_builder_build(b, errstr, sizeof errstr);
-  if (!t) g_error("build failed: %s", errstr);
+  brook_topology_t *t = build_or_die(b);
   char *d = brook_topology_describe(t);
   char *copy = g_strdup(d);
   brook_free(d);
   brook_topology_unref(t);
-  brook_builder_destroy(b);
   return copy;
 }
 

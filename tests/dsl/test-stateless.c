@@ -15,13 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brook_dsl.h"
 #include "brook_kv_store.h"
-#include "brook_test_driver.h"
+#include "dsl_test_util.h"
 
 /* ---- reading outputs ---- */
-
-enum { V_STRING, V_I64 };
 
 typedef struct collect {
   int vkind;
@@ -34,13 +31,7 @@ typedef struct collect {
 static void on_record(const brook_read_record_t *r, void *opaque) {
   collect_t *c = opaque;
   const char *key = r->rec->key ? r->rec->key : "null";
-  char *value;
-  if (!r->rec->value)
-    value = g_strdup("null");
-  else if (c->vkind == V_I64)
-    value = g_strdup_printf("%lld", (long long)*(const int64_t *)r->rec->value);
-  else
-    value = g_strdup(r->rec->value);
+  char *value = value_text(c->vkind, r->rec->value);
   g_ptr_array_add(c->lines, g_strdup_printf("%s=%s@%lld", key, value, (long long)r->rec->timestamp));
   g_free(value);
   gpointer old;
@@ -53,28 +44,13 @@ static void on_record(const brook_read_record_t *r, void *opaque) {
     g_ptr_array_add(c->headers, g_strdup_printf("%s:%.*s", key, (int)hlen, (const char *)hv));
 }
 
-static int cmp_str(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static char *joined_sorted(GPtrArray *lines) {
-  g_ptr_array_sort(lines, cmp_str);
-  GString *s = g_string_new(NULL);
-  for (guint i = 0; i < lines->len; i++)
-    g_string_append_printf(s, "%s%s", i ? " " : "", (char *)lines->pdata[i]);
-  return g_string_free(s, FALSE);
-}
-
-/* Reads what is new on `topic`: "k=v@ts ..." sorted. */
-static char *read_out(brook_test_driver_t *d, const char *topic, int vkind, collect_t *keep) {
-  char errstr[512];
+/* Reads what is new on `topic`: "k=v@ts ..." sorted; keep (may be NULL) gets
+ * same_partition and headers (transfer full). */
+static char *read_out_info(brook_test_driver_t *d, const char *topic, int vkind, collect_t *keep) {
   collect_t c = {vkind, g_ptr_array_new_with_free_func(g_free),
                  g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), true,
                  g_ptr_array_new_with_free_func(g_free)};
-  brook_serde_t *ks = brook_serde_string_new();
-  brook_serde_t *vs = vkind == V_I64 ? brook_serde_i64_new() : brook_serde_string_new();
-  int64_t n = brook_test_driver_read(d, topic, ks, vs, on_record, &c, errstr, sizeof errstr);
-  brook_serde_unref(ks);
-  brook_serde_unref(vs);
-  if (n < 0) g_error("read %s: %s", topic, errstr);
+  int64_t n = read_or_die(d, topic, vkind, on_record, &c);
   g_assert_cmpint(n, ==, (int64_t)c.lines->len);
   char *out = joined_sorted(c.lines);
   g_ptr_array_unref(c.lines);
@@ -88,34 +64,8 @@ static char *read_out(brook_test_driver_t *d, const char *topic, int vkind, coll
   return out;
 }
 
-#define assert_out(d, topic, vkind, expected)           \
-  do {                                                  \
-    char *got_ = read_out((d), (topic), (vkind), NULL); \
-    g_assert_cmpstr(got_, ==, (expected));              \
-    g_free(got_);                                       \
-  } while (0)
-
-static void pipe_str(brook_test_driver_t *d, const char *topic, const char *key, const char *value,
-                     int64_t ts) {
-  char errstr[512];
-  brook_serde_t *s = brook_serde_string_new();
-  if (brook_test_driver_pipe(d, topic, s, key, s, value, ts, errstr, sizeof errstr))
-    g_error("pipe %s: %s", topic, errstr);
-  brook_serde_unref(s);
-}
-
-static brook_test_driver_t *driver_new(brook_topology_t *t, int32_t partitions) {
-  char errstr[512];
-  brook_app_conf_t *conf = brook_app_conf_new();
-  if (brook_app_conf_set(conf, "default.key.serde", "string", errstr, sizeof errstr) ||
-      brook_app_conf_set(conf, "default.value.serde", "string", errstr, sizeof errstr) ||
-      brook_app_conf_set(conf, "commit.interval.ms", "200", errstr, sizeof errstr))
-    g_error("conf: %s", errstr);
-  brook_test_driver_t *d = brook_test_driver_new(t, conf, partitions, errstr, sizeof errstr);
-  if (!d) g_error("driver: %s", errstr);
-  brook_app_conf_destroy(conf);
-  brook_topology_unref(t);
-  return d;
+static char *read_out(brook_test_driver_t *d, const char *topic, int vkind) {
+  return read_out_info(d, topic, vkind, NULL);
 }
 
 /* ---- callbacks ---- */
@@ -244,12 +194,8 @@ static void test_operators(void) {
   brook_stream_t *processed = brook_stream_process(in3, &def, stores);
   brook_stream_to(brook_stream_map_values(processed, add_bang, NULL), "out-process", NULL, NULL);
 
+  brook_test_driver_t *d = driver_with(b, 3, "commit.interval.ms", "200", NULL);
   char errstr[512];
-  brook_topology_t *t = brook_builder_build(b, errstr, sizeof errstr);
-  if (!t) g_error("build: %s", errstr);
-  brook_builder_destroy(b);
-
-  brook_test_driver_t *d = driver_new(t, 3);
   if (brook_test_driver_create_topic(d, "out-dyn-ac", 3, errstr, sizeof errstr) ||
       brook_test_driver_create_topic(d, "out-dyn-bd", 3, errstr, sizeof errstr))
     g_error("create: %s", errstr);
@@ -290,7 +236,7 @@ static void test_operators(void) {
 
   /* repartitioned by the new key: both "keep" records in one partition */
   collect_t info = {0};
-  char *rep = read_out(d, "out-repartition", V_STRING, &info);
+  char *rep = read_out_info(d, "out-repartition", V_STRING, &info);
   g_assert_cmpstr(rep, ==, "drop=drop two@2000 keep=keep one@1000 keep=keep three four@3000 x=x@4000");
   g_assert_true(info.same_partition);
   g_ptr_array_unref(info.headers);
@@ -298,7 +244,7 @@ static void test_operators(void) {
 
   /* process with a store; the header it adds and the timestamp survive map_values */
   collect_t pinfo = {0};
-  char *proc = read_out(d, "out-process", V_STRING, &pinfo);
+  char *proc = read_out_info(d, "out-process", V_STRING, &pinfo);
   g_assert_cmpstr(proc, ==, "j=v3#1!@9000 k=v1#1!@7000 k=v2#2!@8000");
   char *hdrs = joined_sorted(pinfo.headers);
   g_assert_cmpstr(hdrs, ==, "j:1 k:1 k:2");
@@ -359,11 +305,8 @@ static void test_print(void) {
   /* no serde known after map_values: default.value.serde (string) renders it */
   brook_stream_print(brook_stream_map_values(in, upper_scratch, NULL), "upper", NULL, NULL);
   brook_stream_print(in, "custom", custom_line, "opaque");
+  brook_test_driver_t *d = driver_with(b, 1, "commit.interval.ms", "200", NULL);
   char errstr[512];
-  brook_topology_t *t = brook_builder_build(b, errstr, sizeof errstr);
-  if (!t) g_error("build: %s", errstr);
-  brook_builder_destroy(b);
-  brook_test_driver_t *d = driver_new(t, 1);
 
   char *dir = g_dir_make_tmp("brook-dsl-print-XXXXXX", NULL);
   char *path = g_build_filename(dir, "stdout", NULL);
@@ -377,11 +320,8 @@ static void test_print(void) {
   pipe_str(d, "p", "k1", "ab", 1000);
   pipe_str(d, "p", "k2", NULL, 2000);
   /* the read returns once everything piped went through the topology */
-  brook_serde_t *s = brook_serde_string_new();
-  if (brook_test_driver_create_topic(d, "unused", 1, errstr, sizeof errstr) ||
-      brook_test_driver_read(d, "unused", s, s, ignore_record, NULL, errstr, sizeof errstr) < 0)
-    g_error("waiting for the print output: %s", errstr);
-  brook_serde_unref(s);
+  if (brook_test_driver_create_topic(d, "unused", 1, errstr, sizeof errstr)) g_error("create: %s", errstr);
+  read_or_die(d, "unused", V_STRING, ignore_record, NULL);
 
   fflush(stdout);
   dup2(saved, STDOUT_FILENO);
