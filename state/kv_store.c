@@ -25,6 +25,14 @@
  *   restore() applies one WriteBatch per call without the WAL and moves the
  *   offset to last + 1; the owner flushes and checkpoints when done.
  *
+ *   Old values: the listener gets the value the backend held before the
+ *   write. An aggregation reads a key and then writes it, so the store
+ *   remembers its last backend get (key, value or absent: the "memo"); any
+ *   other backend call forgets it (memo_forget), so while it is valid it is
+ *   still the backend's current value for that key and write_through takes
+ *   the old value from it instead of a second get. Views (other threads) only
+ *   read and do not invalidate it.
+ *
  *   Reads merge: get looks in the cache first (a cached delete hides the store's
  *   value), then the backend (caching what it read as a clean entry). Range
  *   iterators merge the backend iterator with a snapshot of the cache's entries
@@ -74,6 +82,13 @@ struct brook_kv_store {
   GArray *olds;       /* old_ref_t */
   GArray *ops;        /* state_kv_op_t */
   GArray *dirty;      /* state_cache_dirty_t, uncached put_all */
+  /* The last backend get (see "Old values" in the design note): valid while
+   * no other backend call was made since; memo_val is the backend's borrowed
+   * pointer (valid exactly that long). */
+  GByteArray *memo_key;
+  bool memo_valid, memo_present;
+  const void *memo_val;
+  size_t memo_len;
   char errstr[512];
 };
 
@@ -131,6 +146,29 @@ static brook_err_t corrupt_value(brook_kv_store_t *store) {
                  store->name);
 }
 
+/* ---- the last-get memo ---- */
+
+static void memo_forget(brook_kv_store_t *store) { store->memo_valid = false; }
+
+static void memo_set(brook_kv_store_t *store, const void *key, size_t key_len, brook_err_t err, const void *sv,
+                     size_t svlen) {
+  if (err != BROOK_ERR_NONE && err != BROOK_ERR__NOENT) {
+    memo_forget(store);
+    return;
+  }
+  g_byte_array_set_size(store->memo_key, 0);
+  g_byte_array_append(store->memo_key, key, (guint)key_len);
+  store->memo_valid = true;
+  store->memo_present = err == BROOK_ERR_NONE;
+  store->memo_val = store->memo_present ? sv : NULL;
+  store->memo_len = store->memo_present ? svlen : 0;
+}
+
+static bool memo_hit(const brook_kv_store_t *store, const void *key, size_t key_len) {
+  return store->memo_valid && store->memo_key->len == key_len &&
+         (key_len == 0 || memcmp(store->memo_key->data, key, key_len) == 0);
+}
+
 /* ---- write through: sink, backend, listener ---- */
 
 static brook_err_t sink_send(brook_kv_store_t *store, const void *key, size_t key_len, const void *sv,
@@ -163,7 +201,14 @@ static brook_err_t write_through(brook_kv_store_t *store, const state_cache_dirt
       const void *ov = NULL;
       size_t olen = 0;
       old_ref_t r = {store->oldbuf->len, 0, false};
-      err = b->ops->get(b, e[i].key, e[i].key_len, &ov, &olen, errstr, errstr_size);
+      if (memo_hit(store, e[i].key, e[i].key_len)) {
+        err = store->memo_present ? BROOK_ERR_NONE : BROOK_ERR__NOENT;
+        ov = store->memo_val;
+        olen = store->memo_len;
+      } else {
+        memo_forget(store);
+        err = b->ops->get(b, e[i].key, e[i].key_len, &ov, &olen, errstr, errstr_size);
+      }
       if (err == BROOK_ERR_NONE) {
         r.present = true;
         r.len = olen;
@@ -178,6 +223,7 @@ static brook_err_t write_through(brook_kv_store_t *store, const state_cache_dirt
     if ((err = sink_send(store, e[i].key, e[i].key_len, e[i].value, e[i].value_len, e[i].timestamp, errstr,
                          errstr_size)))
       return err;
+  memo_forget(store);
   if (n == 1) {
     err = b->ops->put(b, e[0].key, e[0].key_len, e[0].value, e[0].value_len, errstr, errstr_size);
   } else {
@@ -258,6 +304,7 @@ brook_err_t brook_kv_store_open(brook_state_env_t *env, brook_task_dir_t *dir, c
   store->olds = g_array_new(FALSE, FALSE, sizeof(old_ref_t));
   store->ops = g_array_new(FALSE, FALSE, sizeof(state_kv_op_t));
   store->dirty = g_array_new(FALSE, FALSE, sizeof(state_cache_dirty_t));
+  store->memo_key = g_byte_array_new();
 
   brook_err_t err = BROOK_ERR_NONE;
   if (opts->in_memory) {
@@ -311,6 +358,7 @@ void brook_kv_store_close(brook_kv_store_t *store) {
   if (store->b) {
     g_rw_lock_writer_lock(&store->b->lock);
     store->b->closed = true;
+    memo_forget(store);
     store->b->ops->close(store->b);
     g_rw_lock_writer_unlock(&store->b->lock);
     state_kv_backend_unref(store->b);
@@ -321,6 +369,7 @@ void brook_kv_store_close(brook_kv_store_t *store) {
   g_array_free(store->olds, TRUE);
   g_array_free(store->ops, TRUE);
   g_array_free(store->dirty, TRUE);
+  g_byte_array_free(store->memo_key, TRUE);
   g_free(store->name);
   g_free(store->topic);
   g_free(store);
@@ -342,6 +391,7 @@ static brook_err_t read_stored(brook_kv_store_t *store, const void *key, size_t 
   }
   brook_err_t err =
       store->b->ops->get(store->b, key, key_len, sv, svlen, store->errstr, sizeof store->errstr);
+  memo_set(store, key, key_len, err, err ? NULL : *sv, err ? 0 : *svlen);
   if (store->cache && (err == BROOK_ERR_NONE || err == BROOK_ERR__NOENT)) {
     int64_t ts = -1;
     if (err == BROOK_ERR_NONE && store->timestamped && *svlen >= 8) ts = get_be64(*sv);
@@ -459,6 +509,7 @@ brook_err_t brook_kv_store_put_all(brook_kv_store_t *store, const brook_kv_entry
 }
 
 uint64_t brook_kv_store_approximate_count(brook_kv_store_t *store) {
+  memo_forget(store);
   return store->b->ops->approximate_count(store->b);
 }
 
@@ -517,6 +568,7 @@ static brook_kv_iter_t *iter_new(state_kv_backend_t *b, state_cache_t *cache, bo
 
 brook_kv_iter_t *brook_kv_store_range(brook_kv_store_t *store, const void *from, size_t from_len,
                                       const void *to, size_t to_len, bool reverse) {
+  memo_forget(store);
   return iter_new(store->b, store->cache, false, store->timestamped, from, from_len, to, to_len, reverse);
 }
 
@@ -639,6 +691,7 @@ brook_err_t brook_kv_store_flush(brook_kv_store_t *store) {
   brook_err_t err;
   if (store->cache && (err = state_cache_flush(store->cache, store->errstr, sizeof store->errstr)))
     return err;
+  memo_forget(store);
   if ((err = store->b->ops->flush(store->b, store->errstr, sizeof store->errstr))) return err;
   checkpoint_entry(store);
   return BROOK_ERR_NONE;
@@ -689,6 +742,7 @@ brook_err_t brook_kv_store_restore(brook_kv_store_t *store, const brook_changelo
       for (size_t i = 0; i < n; i++)
         ops[i] = (state_kv_op_t){records[i].key, records[i].key_len, records[i].value, records[i].value_len};
     }
+    memo_forget(store);
     err = store->b->ops->write(store->b, ops, n, true, store->errstr, sizeof store->errstr);
     if (!err) {
       store->offset = records[n - 1].offset + 1;

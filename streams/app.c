@@ -32,11 +32,16 @@
  * retention + 1 day); repartition topics are delete with infinite retention
  * (the threads purge them with DeleteRecords after committing).
  *
- * Idle (brook_app_wait_idle): RUNNING, every thread committed after the
- * request (generation counters), and every assigned partition's committed
- * offset is at its high watermark (or its log start) with no rebalance in
- * between. Output a commit writes to a repartition topic shows up as
- * unconsumed there, so the loop follows records through the sub-topologies.
+ * Idle (brook_app_wait_idle), in rounds: RUNNING; read the high watermark
+ * of every assigned input partition; wait until the threads' processed
+ * positions reach them (the threads publish positions after each batch and
+ * call env.progress, which wakes waiters: an event, not a poll); then ONE
+ * commit from every thread (generation counters); idle iff every committed
+ * offset is now at its high watermark (or its log start) with no rebalance
+ * in between. Output a commit writes to a repartition topic moves that
+ * topic's high watermark, so the next round follows records through the
+ * sub-topologies. A busy application thus commits once per round, not once
+ * per check.
  *
  * brook_app_run blocks SIGINT/SIGTERM before start (every thread created
  * from then on inherits the mask; the embedded broker and the stream threads
@@ -85,6 +90,7 @@ struct brook_app {
   char *error;
   bool starting, closing, closed;
   bool run_waiting; /* brook_app_run sits in sigtimedwait on run_thread */
+  int idle_waiters; /* wait_idle calls waiting for processing progress (lock) */
   pthread_t run_thread;
   GPtrArray *threads; /* stream_thread_t * (owned) */
   int64_t (*wall_clock)(void *opaque);
@@ -192,6 +198,15 @@ static void on_thread(brook_app_t *app, stream_thread_t *thread) {
   }
   g_mutex_lock(&app->lock);
   g_cond_broadcast(&app->cond);
+  g_mutex_unlock(&app->lock);
+}
+
+/* stream_thread_env_t.progress, on a stream thread after each busy batch:
+ * wakes wait_idle's step 3. */
+static void on_progress(brook_app_t *app, stream_thread_t *thread) {
+  (void)thread;
+  g_mutex_lock(&app->lock);
+  if (app->idle_waiters > 0) g_cond_broadcast(&app->cond);
   g_mutex_unlock(&app->lock);
 }
 
@@ -851,6 +866,7 @@ brook_err_t brook_app_start(brook_app_t *app, char *errstr, size_t errstr_size) 
       .wall_clock = app_wall_clock,
       .wall_clock_opaque = app,
       .notify = on_thread,
+      .progress = on_progress,
   };
   g_mutex_lock(&app->lock);
   for (int i = 0; i < n; i++) g_ptr_array_add(app->threads, stream_thread_new(&env, i + 1));
@@ -969,12 +985,51 @@ typedef struct idle_part {
   char *topic;
   int32_t partition;
   int64_t committed;
+  int64_t position;
+  int64_t lo, hi; /* watermarks when this round began */
 } idle_part_t;
 
-static void collect_part(const char *topic, int32_t partition, int64_t committed, void *opaque) {
+static void collect_part(const char *topic, int32_t partition, int64_t committed, int64_t position, void *opaque) {
   GArray *parts = opaque;
-  idle_part_t p = {g_strdup(topic), partition, committed};
+  idle_part_t p = {g_strdup(topic), partition, committed, position, -1, -1};
   g_array_append_val(parts, p);
+}
+
+static void idle_parts_free(GArray *parts) {
+  for (guint i = 0; i < parts->len; i++) g_free(g_array_index(parts, idle_part_t, i).topic);
+  g_array_free(parts, TRUE);
+}
+
+/* The round's targets, looked up by "topic|partition" while positions move. */
+typedef struct idle_check {
+  GHashTable *targets; /* "topic|p" -> idle_part_t * (in the round's array) */
+  bool reached;
+  char *lagging;
+  size_t lagging_size;
+} idle_check_t;
+
+static char *idle_key(const char *topic, int32_t partition) {
+  return g_strdup_printf("%s|%" PRId32, topic, partition);
+}
+
+static void check_position(const char *topic, int32_t partition, int64_t committed, int64_t position, void *opaque) {
+  (void)committed;
+  idle_check_t *c = opaque;
+  if (!c->reached) return;
+  char *key = idle_key(topic, partition);
+  idle_part_t *p = g_hash_table_lookup(c->targets, key);
+  g_free(key);
+  if (p && MAX(position, p->lo) < p->hi) {
+    c->reached = false;
+    g_snprintf(c->lagging, c->lagging_size, "%s [%" PRId32 "] processed up to %" PRId64 " of %" PRId64, topic,
+               partition, position, p->hi);
+  }
+}
+
+static bool epochs_changed(brook_app_t *app, const uint64_t *epochs, guint n) {
+  for (guint i = 0; i < n; i++)
+    if (stream_thread_assign_epoch(app->threads->pdata[i]) != epochs[i]) return true;
+  return false;
 }
 
 static brook_err_t state_error(brook_app_t *app, char *errstr, size_t errstr_size) {
@@ -985,11 +1040,22 @@ static brook_err_t state_error(brook_app_t *app, char *errstr, size_t errstr_siz
   return BROOK_ERR__STATE;
 }
 
+/* One round per pass of the loop:
+ *  (1) RUNNING (waiting through REBALANCING);
+ *  (2) the high watermark of every assigned input partition;
+ *  (3) wait, on the threads' progress events, until every processed position
+ *      reaches its high watermark (no commits meanwhile: a commit every few
+ *      ms would slow a busy application down);
+ *  (4) one commit from every thread (flushes caches and the producer);
+ *  (5) idle iff every committed offset is at the (fresh) high watermark and
+ *      no rebalance happened. Records the commit's flush wrote to a
+ *      repartition topic move its high watermark: the next round follows them.
+ * A rebalance or a state change during a round starts the next one. */
 brook_err_t brook_app_wait_idle(brook_app_t *app, int timeout_ms, char *errstr, size_t errstr_size) {
   int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
   char lagging[512] = "";
   for (;;) {
-    /* (1) RUNNING, then a commit from every thread */
+    /* (1) */
     g_mutex_lock(&app->lock);
     while (app->state == BROOK_APP_REBALANCING && g_cond_wait_until(&app->cond, &app->lock, deadline)) {
     }
@@ -1003,13 +1069,69 @@ brook_err_t brook_app_wait_idle(brook_app_t *app, int timeout_ms, char *errstr, 
       return state_error(app, errstr, errstr_size);
     }
     guint n = app->threads->len;
-    uint64_t *gens = g_new(uint64_t, n);
     uint64_t *epochs = g_new(uint64_t, n);
-    for (guint i = 0; i < n; i++) {
-      epochs[i] = stream_thread_assign_epoch(app->threads->pdata[i]);
-      gens[i] = stream_thread_request_commit(app->threads->pdata[i]);
+    for (guint i = 0; i < n; i++) epochs[i] = stream_thread_assign_epoch(app->threads->pdata[i]);
+    g_mutex_unlock(&app->lock);
+
+    /* (2) */
+    GArray *parts = g_array_new(FALSE, FALSE, sizeof(idle_part_t));
+    for (guint i = 0; i < n; i++) stream_thread_assignment(app->threads->pdata[i], collect_part, parts);
+    bool ok = true;
+    for (guint i = 0; ok && i < parts->len; i++) {
+      idle_part_t *p = &g_array_index(parts, idle_part_t, i);
+      rd_kafka_resp_err_t e =
+          rd_kafka_query_watermark_offsets(app->admin, p->topic, p->partition, &p->lo, &p->hi, WATERMARK_TIMEOUT_MS);
+      if (e) {
+        g_snprintf(lagging, sizeof lagging, "%s [%" PRId32 "]: %s", p->topic, p->partition, rd_kafka_err2str(e));
+        ok = false;
+      }
     }
-    bool timed_out = false;
+
+    /* (3) */
+    GHashTable *targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < parts->len; i++) {
+      idle_part_t *p = &g_array_index(parts, idle_part_t, i);
+      g_hash_table_insert(targets, idle_key(p->topic, p->partition), p);
+    }
+    bool timed_out = false, restart = !ok;
+    g_mutex_lock(&app->lock);
+    app->idle_waiters++;
+    while (ok) {
+      if (app->state != BROOK_APP_RUNNING || epochs_changed(app, epochs, n)) {
+        restart = true;
+        break;
+      }
+      idle_check_t c = {targets, true, lagging, sizeof lagging};
+      for (guint i = 0; i < n && c.reached; i++) stream_thread_assignment(app->threads->pdata[i], check_position, &c);
+      if (c.reached) break;
+      if (!g_cond_wait_until(&app->cond, &app->lock, deadline)) {
+        timed_out = true;
+        break;
+      }
+    }
+    app->idle_waiters--;
+    if (!ok) { /* a watermark query failed: retry shortly */
+      g_cond_wait_until(&app->cond, &app->lock, MIN(deadline, g_get_monotonic_time() + 100000));
+      timed_out = g_get_monotonic_time() >= deadline;
+    }
+    g_mutex_unlock(&app->lock);
+    g_hash_table_destroy(targets);
+    if (timed_out) {
+      idle_parts_free(parts);
+      g_free(epochs);
+      g_snprintf(errstr, errstr_size, "not idle within %d ms (%s)", timeout_ms, lagging[0] ? lagging : "rebalancing");
+      return BROOK_ERR__TIMED_OUT;
+    }
+    if (restart) {
+      idle_parts_free(parts);
+      g_free(epochs);
+      continue;
+    }
+
+    /* (4) */
+    uint64_t *gens = g_new(uint64_t, n);
+    g_mutex_lock(&app->lock);
+    for (guint i = 0; i < n; i++) gens[i] = stream_thread_request_commit(app->threads->pdata[i]);
     for (;;) {
       if (app->state != BROOK_APP_RUNNING && app->state != BROOK_APP_REBALANCING) break;
       bool done = true;
@@ -1025,47 +1147,52 @@ brook_err_t brook_app_wait_idle(brook_app_t *app, int timeout_ms, char *errstr, 
     g_mutex_unlock(&app->lock);
     g_free(gens);
     if (s != BROOK_APP_RUNNING && s != BROOK_APP_REBALANCING) {
+      idle_parts_free(parts);
       g_free(epochs);
       return state_error(app, errstr, errstr_size);
     }
     if (timed_out) {
+      idle_parts_free(parts);
       g_free(epochs);
       g_snprintf(errstr, errstr_size, "not idle within %d ms: a stream thread did not commit", timeout_ms);
       return BROOK_ERR__TIMED_OUT;
     }
-    /* (2) every assigned partition committed up to its end */
-    GArray *parts = g_array_new(FALSE, FALSE, sizeof(idle_part_t));
+
+    /* (5) */
+    idle_parts_free(parts);
+    parts = g_array_new(FALSE, FALSE, sizeof(idle_part_t));
     bool idle = s == BROOK_APP_RUNNING;
+    bool only_uncommitted = true; /* every lagging partition was processed, just not committed */
     for (guint i = 0; i < n; i++) stream_thread_assignment(app->threads->pdata[i], collect_part, parts);
-    for (guint i = 0; idle && i < parts->len; i++) {
+    for (guint i = 0; i < parts->len; i++) {
       idle_part_t *p = &g_array_index(parts, idle_part_t, i);
-      int64_t lo = -1, hi = -1;
       rd_kafka_resp_err_t e =
-          rd_kafka_query_watermark_offsets(app->admin, p->topic, p->partition, &lo, &hi, WATERMARK_TIMEOUT_MS);
+          rd_kafka_query_watermark_offsets(app->admin, p->topic, p->partition, &p->lo, &p->hi, WATERMARK_TIMEOUT_MS);
       if (e) {
         g_snprintf(lagging, sizeof lagging, "%s [%" PRId32 "]: %s", p->topic, p->partition, rd_kafka_err2str(e));
         idle = false;
-      } else if (hi > MAX(p->committed, lo)) {
+        only_uncommitted = false;
+        break;
+      }
+      if (p->hi > MAX(p->committed, p->lo)) {
         g_snprintf(lagging, sizeof lagging, "%s [%" PRId32 "] committed %" PRId64 " of %" PRId64, p->topic,
-                   p->partition, p->committed, hi);
+                   p->partition, p->committed, p->hi);
         idle = false;
+        if (p->hi > MAX(p->position, p->lo)) only_uncommitted = false;
       }
     }
-    for (guint i = 0; i < parts->len; i++) g_free(g_array_index(parts, idle_part_t, i).topic);
-    g_array_free(parts, TRUE);
+    idle_parts_free(parts);
     g_mutex_lock(&app->lock);
-    for (guint i = 0; idle && i < n; i++)
-      if (stream_thread_assign_epoch(app->threads->pdata[i]) != epochs[i]) idle = false;
-    if (app->state != BROOK_APP_RUNNING) idle = false;
+    if (epochs_changed(app, epochs, n) || app->state != BROOK_APP_RUNNING) idle = false;
     g_free(epochs);
     if (idle) {
       g_mutex_unlock(&app->lock);
       return BROOK_ERR_NONE;
     }
-    /* pace the loop: records are on their way (fetch, process, repartition);
-     * any thread progress wakes us earlier */
-    int64_t until = MIN(deadline, g_get_monotonic_time() + 10000);
-    g_cond_wait_until(&app->cond, &app->lock, until);
+    /* Everything was processed but a commit did not cover it (a failed offset
+     * commit, logged by the thread): nothing to wait for but time, so pace the
+     * retries. Otherwise records are on their way and step (3) waits for them. */
+    if (only_uncommitted) g_cond_wait_until(&app->cond, &app->lock, MIN(deadline, g_get_monotonic_time() + 10000));
     g_mutex_unlock(&app->lock);
     if (g_get_monotonic_time() >= deadline) {
       g_snprintf(errstr, errstr_size, "not idle within %d ms (%s)", timeout_ms, lagging[0] ? lagging : "rebalancing");

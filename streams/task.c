@@ -17,6 +17,9 @@
  *           RUNNING ── task_process (+ due stream-time punctuators)
  *               │      task_punctuate_wall_clock
  *               │      task_flush ─(thread flushes its producer)─▶ task_commit_done
+ *               │        (store offsets := acknowledged changelog offsets; the
+ *               │        checkpoint FILE only when they moved > 10,000 records
+ *               │        past the last one written, as Kafka Streams)
  *               │
  *               │ brook_ctx_fail / internal failure (any state)
  *               ├───────────────────────────────▶ FAILED: every entry point but
@@ -48,8 +51,15 @@
  *    (cancel marks them), so a punctuator may cancel itself or others.
  *  - A task never touches librdkafka: sink records and changelog records go
  *    through env->produce.
+ *  - The checkpoint file never claims more than the stores hold: it is
+ *    written after the stores flushed, with offsets the producer acknowledged.
+ *    It may claim less (while running, a commit rewrites it only once the
+ *    stores moved more than 10,000 changelog records past it; it is always
+ *    written after restoring and at a clean close): a restore then
+ *    replays records the store already has, which puts the same values again.
  *
- * Bounds: per record, one hash lookup for the source, O(nodes reached) calls,
+ * Bounds: per record, one strcmp for the source (a hash lookup when the input
+ * topic differs from the last record's), O(nodes reached) calls,
  * O(punctuators) checks; scratch memory per record is freed with the record.
  *
  * @locality everything here: the owning stream thread (no locks).
@@ -72,6 +82,7 @@ typedef struct task_store {
   topo_store_t *topo;
   int index;
   bool logged;
+  int64_t ckpt_written; /* this changelog's offset in the last checkpoint file written, -1 = none */
   brook_kv_store_t *kv;
   brook_window_store_t *window;
   brook_session_store_t *session;
@@ -124,6 +135,8 @@ struct stream_task {
   brook_processor_context_t **ctx_by_index; /* topology->nodes->len entries; NULL outside the sub */
   GPtrArray *ctxs;                          /* this sub's contexts, node index order (owned) */
   GHashTable *source_by_topic;              /* full topic name (owned) -> source context */
+  const char *last_src_topic;               /* a key of source_by_topic, or NULL */
+  brook_processor_context_t *last_src;      /* its value */
   GArray *partition_times;                  /* partition_time_t, few entries */
 
   GPtrArray *puncts; /* punctuator_t * (owned), schedule order */
@@ -307,6 +320,35 @@ static task_store_t *task_store_of(stream_task_t *task, const topo_store_t *topo
   return NULL;
 }
 
+/* ---- checkpoints ---- */
+
+/* Kafka Streams' StateManagerUtil.OFFSET_DELTA_THRESHOLD_FOR_CHECKPOINT */
+#define CHECKPOINT_DELTA 10000
+
+/* Writes the checkpoint file and remembers what it says. */
+static brook_err_t checkpoint_write(stream_task_t *task, char *errstr, size_t errstr_size) {
+  brook_err_t err = brook_task_dir_checkpoint_write(task->dir, errstr, errstr_size);
+  if (err) return err;
+  for (size_t i = 0; i < task->n_stores; i++) {
+    task_store_t *ts = &task->stores[i];
+    if (ts->logged)
+      ts->ckpt_written = brook_task_dir_checkpoint_get(task->dir, store_changelog_topic(ts), task->partition);
+  }
+  return BROOK_ERR_NONE;
+}
+
+/* Changelog records the stores reflect beyond the last checkpoint file. */
+static int64_t checkpoint_delta(const stream_task_t *task) {
+  int64_t delta = 0;
+  for (size_t i = 0; i < task->n_stores; i++) {
+    const task_store_t *ts = &task->stores[i];
+    if (!ts->logged) continue;
+    int64_t now = brook_task_dir_checkpoint_get(task->dir, store_changelog_topic(ts), task->partition);
+    if (now > ts->ckpt_written) delta += now - MAX(ts->ckpt_written, 0);
+  }
+  return delta;
+}
+
 /* ---- lifecycle ---- */
 
 static void ctx_free(brook_processor_context_t *ctx) {
@@ -408,6 +450,7 @@ brook_err_t task_new(const task_env_t *env, int subtopology, int32_t partition, 
     ts->task = task;
     ts->topo = task->sub->stores->pdata[i];
     ts->index = (int)i;
+    ts->ckpt_written = -1;
     if ((err = store_open(task, ts, e, sizeof e))) {
       g_snprintf(errstr, errstr_size, "opening store %s: %s", ts->topo->name, e);
       task_free(task);
@@ -481,7 +524,7 @@ brook_err_t task_restore_done(stream_task_t *task, char *errstr, size_t errstr_s
       return err;
     }
   }
-  if ((err = brook_task_dir_checkpoint_write(task->dir, e, sizeof e))) {
+  if ((err = checkpoint_write(task, e, sizeof e))) {
     g_snprintf(errstr, errstr_size, "writing the checkpoint: %s", e);
     return err;
   }
@@ -539,7 +582,7 @@ void task_close(stream_task_t *task, bool clean) {
         ok = false;
       }
     }
-    if (ok && brook_task_dir_checkpoint_write(task->dir, e, sizeof e))
+    if (ok && checkpoint_write(task, e, sizeof e))
       LOG(task, BROOK_LOG_WARNING, "writing the checkpoint at close: %s", e);
   } else if (task->dir) {
     brook_task_dir_checkpoint_clear(task->dir);
@@ -552,8 +595,15 @@ void task_close(stream_task_t *task, bool clean) {
 static void node_process(brook_processor_context_t *ctx, const brook_record_t *rec);
 
 static brook_processor_context_t *source_of(stream_task_t *task, const char *topic) {
-  brook_processor_context_t *ctx = g_hash_table_lookup(task->source_by_topic, topic);
-  if (ctx) return ctx;
+  /* records come in runs of one topic: compare with the last one first */
+  if (task->last_src_topic && strcmp(task->last_src_topic, topic) == 0) return task->last_src;
+  gpointer key, value;
+  if (g_hash_table_lookup_extended(task->source_by_topic, topic, &key, &value)) {
+    task->last_src_topic = key; /* keys stay until the task is freed */
+    task->last_src = value;
+    return value;
+  }
+  brook_processor_context_t *ctx;
   topo_node_t *node =
       topology_source_of_topic(task->env.topology, task->sub_id, task->conf->application_id, topic);
   if (!node) return NULL;
@@ -800,11 +850,17 @@ brook_err_t task_commit_done(stream_task_t *task,
     int64_t n = next_offset(opaque, store_changelog_topic(ts), task->partition);
     if (n >= 0) store_set_offset(ts, n);
   }
-  char e[512] = "";
-  brook_err_t err = brook_task_dir_checkpoint_write(task->dir, e, sizeof e);
-  if (err) {
-    g_snprintf(errstr, errstr_size, "writing the checkpoint: %s", e);
-    return err;
+  /* As Kafka Streams under at-least-once: the file only when the stores moved
+   * more than CHECKPOINT_DELTA changelog records past it (an older checkpoint
+   * only makes a restore replay more; it is always written after restoring
+   * and at a clean close). */
+  if (checkpoint_delta(task) > CHECKPOINT_DELTA) {
+    char e[512] = "";
+    brook_err_t err = checkpoint_write(task, e, sizeof e);
+    if (err) {
+      g_snprintf(errstr, errstr_size, "writing the checkpoint: %s", e);
+      return err;
+    }
   }
   task->commit_requested = false;
   return BROOK_ERR_NONE;

@@ -125,6 +125,7 @@ brook_test_driver_t *brook_test_driver_new(brook_topology_t *topology, const bro
   }
   if (app_wait_running(driver->app, RUNNING_TIMEOUT_MS, why, sizeof why)) {
     const char *app_err = brook_app_error(driver->app);
+    if (app_err && strstr(why, app_err)) app_err = NULL; /* already named */
     snprintf(errstr, errstr_size, "test driver: the application did not reach RUNNING: %s%s%s", why,
              app_err ? ": " : "", app_err ? app_err : "");
     goto fail;
@@ -204,7 +205,10 @@ int64_t brook_test_driver_read(brook_test_driver_t *driver, const char *topic, b
                                char *errstr, size_t errstr_size) {
   char why[1024];
   if (brook_app_wait_idle(driver->app, IDLE_TIMEOUT_MS, why, sizeof why)) {
+    /* wait_idle's message names the application's error when it failed;
+     * add it only when it does not (a timeout while the app failed) */
     const char *app_err = brook_app_error(driver->app);
+    if (app_err && strstr(why, app_err)) app_err = NULL;
     snprintf(errstr, errstr_size, "test driver: waiting for the application to be idle: %s%s%s", why,
              app_err ? ": " : "", app_err ? app_err : "");
     return -1;

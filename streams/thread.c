@@ -5,6 +5,9 @@
  *
  * Design note
  *
+ * The OS thread is named "brook-st-<index>" (pthread names are cut at 15
+ * characters; GLib's would be the client id's first 15) for profilers.
+ *
  * Thread states (stream_thread_state; app.c folds them into the app state):
  *
  *   CREATED ──stream_thread_start──▶ STARTING ──assign cb──▶ RUNNING
@@ -17,8 +20,14 @@
  *
  * Loop (thread_main), one iteration per poll:
  *   consume_batch_queue(poll.ms, max.poll.records) → per record: task lookup
- *   by (topic, partition), task_process, remember next offset; the stop flag
- *   is checked between records → wall-clock punctuation of every running task
+ *   by (topic, partition) (a one-entry memo on (consumer topic handle,
+ *   partition), reset per batch, before the "topic|p" table: fetched records
+ *   come in runs of one partition), task_process, remember next offset; the
+ *   stop flag is checked between records → publish the processed positions
+ *   (thread lock) and call env.progress (wait_idle waits on it); the
+ *   process-latency metric is per batch as Kafka Streams' thread metric (the
+ *   batch's time over its records; max of those) → wall-clock
+ *   punctuation of every running task
  *   with the app's clock, "punctuated through" published → producer poll →
  *   commit when commit.interval.ms passed (monotonic), a task asked
  *   (brook_ctx_commit), or the app asked (wait_idle: generation counters).
@@ -45,13 +54,34 @@
  *   once a partition has processed a record, records below its next offset are
  *   dropped (re-fetched duplicates).
  *
+ * Producing: every record goes through a topic handle (out_topic_t,
+ * rd_kafka_topic_new) created when a task is created for its fixed sink,
+ * repartition and changelog topics, on first use for a topic extractor's.
+ * librdkafka 2.0.2 looks up the metadata of a topic first produced to by
+ * NAME only at its once-a-second topic scan: meanwhile records wait
+ * unpartitioned, the queue fills and the thread stalled ~0.9 s at start. A
+ * handle asks at once. Records carry their out_topic_t as msg_opaque, so a
+ * delivery report updates "highest acknowledged offset" per (topic,
+ * partition) in an array, without formatting or hashing a key.
+ *
+ * Consumer prefetch: librdkafka 2.0.2 stops fetching for about a second once
+ * its queue holds queued.min.messages (100,000) or queued.max.messages.kbytes
+ * (64 MiB): a thread that processes faster than 100,000 records per second
+ * drains the queue, then idles for the rest of that second. Stream threads
+ * (group and restore consumers) default to 1,000,000 records / 128 MiB of
+ * payload: about one second of input at the rates a thread reaches on small
+ * records, so the pause no longer starves it; the price is up to that much
+ * prefetched input held per thread while it is behind. consumer.* settings
+ * still win.
+ *
  * Commit (thread_commit), at-least-once:
  *   task_flush every task (record caches forward, sinks and changelogs
  *   produce) → rd_kafka_flush(producer) → a delivery error: handler "fail"
  *   fails the thread naming the topic, "continue" logs and counts → commit the
  *   next offsets of the records processed (sync) → task_commit_done with the
  *   highest acknowledged offset + 1 of each changelog partition (from the
- *   delivery reports) so the stores checkpoint what is really in Kafka. A
+ *   delivery reports) so the stores checkpoint what is really in Kafka (the
+ *   task writes the checkpoint file only every 10,000 changelog records). A
  *   failed offset commit (group rebalanced under us) is logged; the
  *   checkpoints are then not advanced and the records are processed again by
  *   whoever owns them next. Every repartition.purge.interval.ms after a
@@ -90,6 +120,8 @@
 #define WATERMARK_TIMEOUT_MS 10000
 #define LOCKED_RETRY_MS 5000      /* task directory still held by another thread */
 #define RESTORE_BATCH 1000
+#define QUEUED_MIN_MESSAGES "1000000"  /* librdkafka: 100000 */
+#define QUEUED_MAX_KBYTES "131072"     /* librdkafka: 65536 */
 
 typedef struct thread_task thread_task_t;
 
@@ -102,8 +134,32 @@ typedef struct part_state {
   bool processed;         /* a record was processed since the assignment */
   bool dirty;             /* processed since the last commit */
   int64_t committed;      /* committed next offset, -1 = none (thread lock) */
+  int64_t position;       /* next_offset as published after a batch, -1 = none (thread lock) */
+  bool touched;           /* processed in the current batch (see publish_positions) */
   int64_t purged;         /* DeleteRecords sent up to here */
 } part_state_t;
+
+/* A topic this thread produces to: the producer's handle and what the broker
+ * acknowledged per partition. Created on first use (sink, repartition and
+ * changelog topics already when a task is created), kept until the clients
+ * are destroyed. Records carry it as their msg_opaque, so a delivery report
+ * finds it without a lookup. */
+typedef struct out_topic {
+  char *name;            /* owned */
+  rd_kafka_topic_t *rkt; /* producer handle (NULL once the clients are gone) */
+  int64_t *acked;        /* highest acknowledged offset per partition, -1 = none */
+  int32_t acked_len;
+} out_topic_t;
+
+/* Direct-mapped memo of topic-name pointers to out_topic_t, so that the
+ * per-record produce costs a pointer compare and a strcmp instead of a
+ * string hash. A slot is checked by content (the pointer may be memory reused
+ * for another name) and overwritten on a miss: bounded, never stale. */
+#define OUT_MEMO_SLOTS 64
+typedef struct out_memo {
+  const char *ptr; /* the caller's pointer (compared, never dereferenced) */
+  out_topic_t *ot;
+} out_memo_t;
 
 typedef struct store_snap {
   char *store;
@@ -146,7 +202,14 @@ struct stream_thread {
   /* stream thread only */
   GHashTable *parts;  /* "topic|p" -> part_state_t (owned); changed under lock */
   GHashTable *tasks_by_key; /* task id -> thread_task_t (not owned; see tasks) */
-  GHashTable *acked;  /* "topic|p" -> int64_t * highest acknowledged offset */
+  GHashTable *out_topics; /* name -> out_topic_t (owned) */
+  out_memo_t out_memo[OUT_MEMO_SLOTS];
+  /* process_batch: the last (consumer topic handle, partition) looked up and
+   * its state; reset per batch (the handle is alive while its messages are) */
+  const rd_kafka_topic_t *memo_rkt;
+  int32_t memo_partition;
+  part_state_t *memo_part;
+  GPtrArray *touched; /* part_state_t * processed in this batch (not owned) */
   rd_kafka_resp_err_t dr_err;
   char *dr_err_msg;
   uint64_t dr_err_count;
@@ -195,6 +258,14 @@ static void part_state_free(gpointer p) {
   part_state_t *part = p;
   g_free(part->topic);
   g_free(part);
+}
+
+static void out_topic_free(gpointer p) {
+  out_topic_t *ot = p;
+  if (ot->rkt) rd_kafka_topic_destroy(ot->rkt);
+  g_free(ot->acked);
+  g_free(ot->name);
+  g_free(ot);
 }
 
 static void rate_add(rate_window_t *w, int64_t now_s, uint64_t n) {
@@ -288,11 +359,48 @@ static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaqu
               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* The producer's handle for `topic`, created on first use: rd_kafka_topic_new
+ * asks for the topic's metadata at once, where a record produced by topic
+ * name would wait for librdkafka's once-a-second topic scan (2.0.2) with the
+ * producer queue filling up meanwhile. NULL (rd_kafka_last_error) if it
+ * cannot be created. */
+static out_topic_t *out_topic_lookup(stream_thread_t *thread, const char *topic) {
+  out_topic_t *ot = g_hash_table_lookup(thread->out_topics, topic);
+  if (ot) return ot;
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(thread->producer, topic, NULL);
+  if (!rkt) return NULL;
+  ot = g_new0(out_topic_t, 1);
+  ot->name = g_strdup(topic);
+  ot->rkt = rkt;
+  g_hash_table_insert(thread->out_topics, ot->name, ot);
+  return ot;
+}
+
+/* out_topic_lookup through the pointer memo (the per-record path). */
+static out_topic_t *out_topic_get(stream_thread_t *thread, const char *topic) {
+  uintptr_t h = (uintptr_t)topic;
+  out_memo_t *slot = &thread->out_memo[(h >> 3 ^ h >> 9) % OUT_MEMO_SLOTS];
+  if (slot->ptr == topic && strcmp(slot->ot->name, topic) == 0) return slot->ot;
+  out_topic_t *ot = out_topic_lookup(thread, topic);
+  if (ot) *slot = (out_memo_t){topic, ot};
+  return ot;
+}
+
+static void out_topic_ack(out_topic_t *ot, int32_t partition, int64_t offset) {
+  if (partition < 0) return;
+  if (partition >= ot->acked_len) {
+    int32_t len = MAX(partition + 1, ot->acked_len * 2);
+    ot->acked = g_renew(int64_t, ot->acked, len);
+    for (int32_t i = ot->acked_len; i < len; i++) ot->acked[i] = -1;
+    ot->acked_len = len;
+  }
+  if (offset > ot->acked[partition]) ot->acked[partition] = offset;
+}
+
 /* Delivery reports run on this thread (rd_kafka_poll / rd_kafka_flush). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
   (void)rk;
   stream_thread_t *thread = opaque;
-  const char *topic = rd_kafka_topic_name(msg->rkt);
   if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
     if (thread->purging || stopping(thread) || has_failed(thread)) {
       thread->purged++; /* reported once by the stop path */
@@ -300,6 +408,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
     }
   }
   if (msg->err) {
+    const char *topic = rd_kafka_topic_name(msg->rkt);
     thread->dr_err_count++;
     bool cont = thread->env.conf->production_handler == STREAMS_PRODUCTION_CONTINUE;
     if (!thread->dr_err) {
@@ -313,23 +422,27 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
                 cont ? " (record skipped: default.production.exception.handler=continue)" : "");
     return;
   }
-  char key[300];
-  part_key(key, sizeof key, topic, msg->partition);
-  int64_t *v = g_hash_table_lookup(thread->acked, key);
-  if (!v) {
-    v = g_new(int64_t, 1);
-    *v = -1;
-    g_hash_table_insert(thread->acked, g_strdup(key), v);
-  }
-  if (msg->offset > *v) *v = msg->offset;
+  out_topic_t *ot = msg->_private; /* thread_produce's RD_KAFKA_VTYPE_OPAQUE */
+  if (!ot) ot = g_hash_table_lookup(thread->out_topics, rd_kafka_topic_name(msg->rkt));
+  if (ot) out_topic_ack(ot, msg->partition, msg->offset);
 }
 
 static int64_t acked_next_offset(void *opaque, const char *topic, int32_t partition) {
   stream_thread_t *thread = opaque;
-  char key[300];
-  part_key(key, sizeof key, topic, partition);
-  int64_t *v = g_hash_table_lookup(thread->acked, key);
-  return v && *v >= 0 ? *v + 1 : -1;
+  out_topic_t *ot = g_hash_table_lookup(thread->out_topics, topic);
+  if (!ot || partition < 0 || partition >= ot->acked_len || ot->acked[partition] < 0) return -1;
+  return ot->acked[partition] + 1;
+}
+
+/* Forgets the acknowledged offsets (the tasks owning those changelogs closed). */
+static void forget_acked(stream_thread_t *thread) {
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, thread->out_topics);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    out_topic_t *ot = v;
+    for (int32_t i = 0; i < ot->acked_len; i++) ot->acked[i] = -1;
+  }
 }
 
 /* task_env.produce */
@@ -337,10 +450,15 @@ static brook_err_t thread_produce(void *opaque, const char *topic, int32_t parti
                                   const void *value, size_t value_len, int64_t timestamp, const task_header_t *headers,
                                   size_t header_count, char *errstr, size_t errstr_size) {
   stream_thread_t *thread = opaque;
+  out_topic_t *ot = out_topic_get(thread, topic);
+  if (!ot) {
+    g_snprintf(errstr, errstr_size, "producing to %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+    return BROOK_ERR__FAIL;
+  }
   rd_kafka_vu_t vu[8];
   size_t n = 0;
-  vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vu[n++].u.cstr = topic;
+  vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+  vu[n++].u.rkt = ot->rkt;
   vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
   vu[n++].u.i32 = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
   vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
@@ -353,6 +471,8 @@ static brook_err_t thread_produce(void *opaque, const char *topic, int32_t parti
   vu[n++].u.mem.size = value ? value_len : 0;
   vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
   vu[n++].u.i64 = timestamp > 0 ? timestamp : 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vu[n++].u.ptr = ot;
   rd_kafka_headers_t *hdrs = NULL;
   if (header_count > 0) {
     hdrs = rd_kafka_headers_new(header_count);
@@ -433,6 +553,22 @@ static rd_kafka_conf_t *base_conf(stream_thread_t *thread, const char *client_id
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque);
 
+/* Prefetch thresholds of the stream threads' consumers (group and restore),
+ * set before the user's consumer.* settings, which win. See the design note
+ * ("Consumer prefetch"). */
+static const char *const consumer_prefetch_defaults[][2] = {
+    {"queued.min.messages", QUEUED_MIN_MESSAGES},
+    {"queued.max.messages.kbytes", QUEUED_MAX_KBYTES},
+};
+
+static bool conf_set_prefetch(rd_kafka_conf_t *conf, const char *client, char *errstr, size_t errstr_size) {
+  for (size_t i = 0; i < G_N_ELEMENTS(consumer_prefetch_defaults); i++)
+    if (!conf_set(conf, client, consumer_prefetch_defaults[i][0], consumer_prefetch_defaults[i][1], errstr,
+                  errstr_size))
+      return false;
+  return true;
+}
+
 static brook_err_t create_consumer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
   const streams_conf_t *sc = thread->env.conf;
   char *cid = g_strdup_printf("%s-consumer", thread->client_id);
@@ -446,6 +582,7 @@ static brook_err_t create_consumer(stream_thread_t *thread, char *errstr, size_t
             conf_set(conf, "consumer", "partition.assignment.strategy", "range", errstr, errstr_size) &&
             conf_set(conf, "consumer", "isolation.level", "read_uncommitted", errstr, errstr_size) &&
             conf_set(conf, "consumer", "session.timeout.ms", session, errstr, errstr_size) &&
+            conf_set_prefetch(conf, "consumer", errstr, errstr_size) &&
             conf_set_all(conf, "consumer", "consumer.", sc->consumer_props, errstr, errstr_size);
   g_free(cid);
   if (!ok) {
@@ -498,7 +635,8 @@ static brook_err_t create_restore_consumer(stream_thread_t *thread, char *errstr
   char *cid = g_strdup_printf("%s-restore-consumer", thread->client_id);
   char *group = g_strdup_printf("%s-restore", sc->application_id);
   rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
-  bool ok = conf && conf_set_all(conf, "restore consumer", "consumer.", sc->consumer_props, errstr, errstr_size) &&
+  bool ok = conf && conf_set_prefetch(conf, "restore consumer", errstr, errstr_size) &&
+            conf_set_all(conf, "restore consumer", "consumer.", sc->consumer_props, errstr, errstr_size) &&
             conf_set(conf, "restore consumer", "group.id", group, errstr, errstr_size) &&
             conf_set(conf, "restore consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
             conf_set(conf, "restore consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
@@ -570,9 +708,30 @@ static void close_all_tasks(stream_thread_t *thread, bool clean) {
   }
   g_ptr_array_free(tasks, TRUE);
   g_hash_table_remove_all(thread->tasks_by_key);
+  thread->memo_part = NULL; /* freed with thread->parts */
+  thread->memo_rkt = NULL;
   /* acknowledged offsets belong to the closed tasks' changelogs; whoever owns
    * them next starts from its own restored position */
-  g_hash_table_remove_all(thread->acked);
+  forget_acked(thread);
+}
+
+/* Topic handles for everything the task writes to under a fixed name (sinks,
+ * repartition topics, changelogs), so that their metadata is on its way
+ * before the first record (see out_topic_lookup). A failure here is not
+ * fatal: thread_produce reports it with the record. */
+static void open_out_topics(stream_thread_t *thread, stream_task_t *task) {
+  size_t n = 0;
+  const task_changelog_t *cls = task_changelogs(task, &n);
+  for (size_t i = 0; i < n; i++) out_topic_lookup(thread, cls[i].topic);
+  topo_subtopology_t *sub = thread->env.topology->subtopologies->pdata[task_subtopology(task)];
+  for (guint i = 0; i < sub->sinks->len; i++) {
+    topo_node_t *node = sub->sinks->pdata[i];
+    if (!node->topic) continue; /* topic extractor: on first use */
+    char *name = node->internal ? app_internal_topic(thread->env.conf->application_id, node->topic)
+                                : g_strdup(node->topic);
+    out_topic_lookup(thread, name);
+    g_free(name);
+  }
 }
 
 static thread_task_t *task_open(stream_thread_t *thread, int sub, int32_t partition) {
@@ -602,6 +761,7 @@ static thread_task_t *task_open(stream_thread_t *thread, int sub, int32_t partit
   g_ptr_array_add(thread->tasks, ttask);
   g_mutex_unlock(&thread->lock);
   g_hash_table_insert(thread->tasks_by_key, ttask->id, ttask);
+  open_out_topics(thread, task);
   return ttask;
 }
 
@@ -927,6 +1087,7 @@ static bool on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *
     part->topic = g_strdup(tp->topic);
     part->partition = tp->partition;
     part->committed = -1;
+    part->position = -1;
     part->purged = -1;
     char key[300];
     part_key(key, sizeof key, tp->topic, tp->partition);
@@ -944,7 +1105,9 @@ static bool on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *
     thread_task_t *ttask = g_hash_table_lookup(thread->tasks_by_key, id);
     if (!ttask && !(ttask = task_open(thread, sub, tp->partition))) return false;
     g_ptr_array_add(ttask->parts, part);
+    g_mutex_lock(&thread->lock); /* stream_thread_assignment reads it */
     part->ttask = ttask;
+    g_mutex_unlock(&thread->lock);
   }
   /* committed offsets, for wait_idle's "processed to the end" */
   if (parts->cnt > 0) {
@@ -1014,10 +1177,26 @@ static void consumer_error(stream_thread_t *thread, const rd_kafka_message_t *m)
   }
 }
 
+/* The state of the partition a message came from: the per-batch memo first
+ * (fetched messages come in runs of one partition), then by name. */
+static part_state_t *part_of(stream_thread_t *thread, const rd_kafka_message_t *m) {
+  if (m->rkt == thread->memo_rkt && m->partition == thread->memo_partition) return thread->memo_part;
+  char key[300];
+  part_key(key, sizeof key, rd_kafka_topic_name(m->rkt), m->partition);
+  part_state_t *part = g_hash_table_lookup(thread->parts, key);
+  thread->memo_rkt = m->rkt;
+  thread->memo_partition = m->partition;
+  thread->memo_part = part;
+  return part;
+}
+
 static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ssize_t n) {
   char errstr[512];
   uint64_t done = 0;
-  double lat_sum = 0, lat_max = 0;
+  /* a handle from an earlier batch may have been freed and its address reused */
+  thread->memo_rkt = NULL;
+  thread->memo_part = NULL;
+  int64_t t0 = n > 0 ? g_get_monotonic_time() : 0;
   for (ssize_t i = 0; i < n; i++) {
     rd_kafka_message_t *m = msgs[i];
     if (stopping(thread) || has_failed(thread)) break;
@@ -1025,10 +1204,7 @@ static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ss
       consumer_error(thread, m);
       continue;
     }
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    char key[300];
-    part_key(key, sizeof key, topic, m->partition);
-    part_state_t *part = g_hash_table_lookup(thread->parts, key);
+    part_state_t *part = part_of(thread, m);
     if (!part || !part->ttask || !part->ttask->running) continue; /* fetched before a rebalance */
     if (part->processed && m->offset < part->next_offset) continue; /* duplicate after reassignment */
     size_t nh = 0;
@@ -1049,29 +1225,43 @@ static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ss
     }
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    int64_t t0 = g_get_monotonic_time();
-    brook_err_t err = task_process(part->ttask->task, topic, m->partition, m->offset, ts, m->key, m->key_len,
+    /* part->topic: the name rd_kafka_topic_name(m->rkt) would give */
+    brook_err_t err = task_process(part->ttask->task, part->topic, m->partition, m->offset, ts, m->key, m->key_len,
                                    m->payload, m->len, thread->hdrs, nh, errstr, sizeof errstr);
-    double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
     if (err || task_failed(part->ttask->task)) {
-      thread_fail(thread, "task %s failed processing %s [%" PRId32 "] offset %" PRId64 ": %s", part->ttask->id, topic,
-                  m->partition, m->offset, err ? errstr : "(no message)");
+      thread_fail(thread, "task %s failed processing %s [%" PRId32 "] offset %" PRId64 ": %s", part->ttask->id,
+                  part->topic, m->partition, m->offset, err ? errstr : "(no message)");
       break;
     }
     part->next_offset = m->offset + 1;
     part->processed = true;
     part->dirty = true;
+    if (!part->touched) {
+      part->touched = true;
+      g_ptr_array_add(thread->touched, part);
+    }
     if (task_commit_requested(part->ttask->task)) thread->commit_needed = true;
     done++;
-    lat_sum += ms;
-    if (ms > lat_max) lat_max = ms;
   }
+  /* process latency as Kafka Streams' thread metric: the batch's processing
+   * time over its records (max: of those per-batch averages), which spares
+   * two clock readings per record */
+  double batch_ms = n > 0 ? (double)(g_get_monotonic_time() - t0) / 1000.0 : 0;
+  double lat_avg = done ? batch_ms / (double)done : 0;
   for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
   int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;
   g_mutex_lock(&thread->lock);
+  /* publish the positions (wait_idle waits for them to reach the ends) */
+  for (guint i = 0; i < thread->touched->len; i++) {
+    part_state_t *part = thread->touched->pdata[i];
+    part->position = part->next_offset;
+    part->touched = false;
+  }
+  bool progressed = thread->touched->len > 0;
+  g_ptr_array_set_size(thread->touched, 0);
   thread->process_total += done;
-  thread->process_latency_sum_ms += lat_sum;
-  if (lat_max > thread->process_latency_max_ms) thread->process_latency_max_ms = lat_max;
+  if (done) thread->process_latency_sum_ms += batch_ms;
+  if (lat_avg > thread->process_latency_max_ms) thread->process_latency_max_ms = lat_avg;
   if (done) rate_add(&thread->process_rate, now_s, done);
   if (thread->produced_pending) {
     thread->produce_total += thread->produced_pending;
@@ -1079,6 +1269,7 @@ static void process_batch(stream_thread_t *thread, rd_kafka_message_t **msgs, ss
     thread->produced_pending = 0;
   }
   g_mutex_unlock(&thread->lock);
+  if (progressed && thread->env.progress) thread->env.progress(thread->env.app, thread);
 }
 
 static bool punctuate(stream_thread_t *thread) {
@@ -1130,8 +1321,20 @@ static void destroy_clients(stream_thread_t *thread) {
   if (cq) rd_kafka_queue_destroy(cq);
   if (rq) rd_kafka_queue_destroy(rq);
   if (pq) rd_kafka_queue_destroy(pq);
+  /* topic handles go before their producer; the structs after it (records
+   * still in the producer carry pointers to them) */
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, thread->out_topics);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    out_topic_t *ot = v;
+    if (ot->rkt) rd_kafka_topic_destroy(ot->rkt);
+    ot->rkt = NULL;
+  }
+  memset(thread->out_memo, 0, sizeof thread->out_memo);
   if (thread->consumer) rd_kafka_destroy(thread->consumer);
   if (thread->producer) rd_kafka_destroy(thread->producer);
+  g_hash_table_remove_all(thread->out_topics);
   if (thread->restore) rd_kafka_destroy(thread->restore);
   thread->consumer = thread->producer = thread->restore = NULL;
 }
@@ -1144,6 +1347,10 @@ static gpointer thread_main(gpointer data) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+  /* a name a profiler can tell apart (GLib's is the client id cut to 15) */
+  char tname[16];
+  g_snprintf(tname, sizeof tname, "brook-st-%d", thread->index);
+  pthread_setname_np(pthread_self(), tname);
 
   set_state(thread, THREAD_STARTING);
   int max = (int)(thread->env.conf->max_poll_records > 0 ? thread->env.conf->max_poll_records : 1000);
@@ -1241,7 +1448,8 @@ stream_thread_t *stream_thread_new(const stream_thread_env_t *env, int index) {
   thread->tasks = g_ptr_array_new();
   thread->parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, part_state_free);
   thread->tasks_by_key = g_hash_table_new(g_str_hash, g_str_equal);
-  thread->acked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  thread->out_topics = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, out_topic_free);
+  thread->touched = g_ptr_array_new();
   thread->punctuated_through = INT64_MIN;
   thread->start_us = g_get_real_time();
   thread->task_env = (task_env_t){
@@ -1312,7 +1520,8 @@ void stream_thread_destroy(stream_thread_t *thread) {
   g_ptr_array_free(thread->tasks, TRUE);
   g_hash_table_destroy(thread->parts);
   g_hash_table_destroy(thread->tasks_by_key);
-  g_hash_table_destroy(thread->acked);
+  g_hash_table_destroy(thread->out_topics);
+  g_ptr_array_free(thread->touched, TRUE);
   g_mutex_clear(&thread->lock);
   g_free(thread->hdrs);
   g_free(thread->dr_err_msg);
@@ -1373,7 +1582,8 @@ int64_t stream_thread_punctuated_through(stream_thread_t *thread) {
 }
 
 void stream_thread_assignment(stream_thread_t *thread,
-                              void (*fn)(const char *topic, int32_t partition, int64_t committed, void *opaque),
+                              void (*fn)(const char *topic, int32_t partition, int64_t committed, int64_t position,
+                                         void *opaque),
                               void *opaque) {
   g_mutex_lock(&thread->lock);
   GHashTableIter it;
@@ -1381,7 +1591,9 @@ void stream_thread_assignment(stream_thread_t *thread,
   g_hash_table_iter_init(&it, thread->parts);
   while (g_hash_table_iter_next(&it, NULL, &v)) {
     part_state_t *part = v;
-    fn(part->topic, part->partition, part->committed, opaque);
+    if (!part->ttask) continue; /* no source reads it: nothing will ever process or commit it */
+    fn(part->topic, part->partition, part->committed, part->position >= 0 ? part->position : part->committed,
+       opaque);
   }
   g_mutex_unlock(&thread->lock);
 }

@@ -49,6 +49,10 @@ typedef struct stream_thread_env {
   /** Called by the thread (no thread lock held) after its state, error,
    *  commit generation or punctuation progress changed. */
   void (*notify)(brook_app_t *app, stream_thread_t *thread);
+  /** Optional. Called by the thread (no thread lock held) after a batch of
+   *  records moved the processed positions (stream_thread_assignment).
+   *  Runs once per poll round while busy: keep it cheap. */
+  void (*progress)(brook_app_t *app, stream_thread_t *thread);
 } stream_thread_env_t;
 
 /** A thread named "<client.id>-StreamThread-<index>" (index from 1). Creates
@@ -79,10 +83,14 @@ uint64_t stream_thread_assign_epoch(stream_thread_t *thread);
 /** The wall-clock reading the thread last ran wall-clock punctuators with. */
 int64_t stream_thread_punctuated_through(stream_thread_t *thread);
 
-/** Calls fn for every assigned input partition with its committed next offset
- *  (-1 when nothing was ever committed). */
+/** Calls fn (under the thread lock: fn must not call into the thread) for
+ *  every assigned input partition that a task reads, with its committed next
+ *  offset (-1 when nothing was ever committed) and its processed position: the
+ *  next offset to process as published after the last batch, else the
+ *  committed offset, else -1 (nothing processed, nothing committed). */
 void stream_thread_assignment(stream_thread_t *thread,
-                              void (*fn)(const char *topic, int32_t partition, int64_t committed, void *opaque),
+                              void (*fn)(const char *topic, int32_t partition, int64_t committed, int64_t position,
+                                         void *opaque),
                               void *opaque);
 
 /** Reports the thread's, its tasks' and their stores' metrics. */

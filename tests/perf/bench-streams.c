@@ -90,6 +90,7 @@ typedef struct params {
   bool cached;       /* wordcount: record cache / dirty-set flushing */
   bool consumer_defaults; /* no consumer_props */
   bool in_memory;         /* streams wordcount: in-memory store */
+  bool wait_idle_only;    /* streams: brook_app_wait_idle from the start, no metric polling */
   char **streams_conf;    /* streams: extra "name=value" properties (NULL-terminated) */
 } params_t;
 
@@ -120,7 +121,9 @@ static const char *const producer_props[] = {
  * processes more slowly than it fetches sits idle for most of each second.
  * The benchmark measures processing, so it raises both thresholds (the input
  * is pre-loaded: each side buffers more of it). --consumer-defaults keeps
- * librdkafka's defaults instead. */
+ * librdkafka's defaults instead (both sides); --streams-own-prefetch gives
+ * the streams side none of these, so that it runs with the runtime's own
+ * prefetch defaults (streams/thread.c, 1,000,000 records / 128 MiB). */
 static const char *const consumer_props[] = {
     "queued.min.messages", "10000000",
     "queued.max.messages.kbytes", "2097151",
@@ -303,13 +306,17 @@ static int run_streams(bool wordcount, const params_t *prm) {
     die("brook_app_start: %s", errstr);
   /* Wait until every sub-topology has processed everything (process-total
    * of the stream thread: input records, plus repartitioned words for
-   * wordcount), then let brook_app_wait_idle do the final commit. Calling
-   * wait_idle earlier would perturb the run: it requests a commit every
-   * 10 ms while records are in flight. Polling the metrics every 5 ms for
-   * an external condition, with a deadline, costs nothing measurable. */
+   * wordcount), then let brook_app_wait_idle do the final commit. (Before
+   * the runtime's performance pass wait_idle requested a commit every 10 ms
+   * while records were in flight, which perturbed a busy run; it now waits
+   * for processing first and commits once per round, but the metric also
+   * gives the half-way time.) Polling the metrics every 5 ms for an external
+   * condition, with a deadline, costs nothing measurable. */
   double deadline = now_s() + 600, t_half = 0;
   int64_t expect = prm->expect_processed > 0 ? prm->expect_processed : prm->count;
-  for (;;) {
+  /* --wait-idle: wait as a test or an application waiting for its results
+   * would, with brook_app_wait_idle alone (no half-way time then) */
+  for (; !prm->wait_idle_only;) {
     double total = 0;
     brook_app_metrics(app, sum_process_total, &total);
     if (t_half == 0 && (int64_t)total >= expect / 2)
@@ -588,6 +595,8 @@ static struct {
   const char *perf_dir;
   bool keep;
   bool consumer_defaults;
+  bool streams_own_prefetch; /* streams side: the runtime's consumer defaults, not consumer_props */
+  bool wait_idle_only;       /* streams side: brook_app_wait_idle only */
   GPtrArray *streams_conf; /* "name=value" for the streams children */
 } opt = {.scale = 1.0, .rounds = 1, .partitions = 4, .commit_ms = 30000}; /* Kafka Streams' default */
 
@@ -848,8 +857,10 @@ static bool run_side(const char *bootstrap, workload_t w, bool streams, int roun
     argv[ac++] = "--streams-conf";
     argv[ac++] = g_ptr_array_index(opt.streams_conf, i);
   }
-  if (opt.consumer_defaults)
+  if (opt.consumer_defaults || (streams && opt.streams_own_prefetch))
     argv[ac++] = "--consumer-defaults";
+  if (streams && opt.wait_idle_only)
+    argv[ac++] = "--wait-idle";
   argv[ac] = NULL;
 
   fprintf(stderr, "round %d: %s %s ...\n", round, workload_names[w], streams ? "streams" : "raw");
@@ -944,6 +955,7 @@ static int child_main(int argc, char **argv) {
       {"result", required_argument, NULL, 'r'},  {"cached", no_argument, NULL, 'k'},
       {"consumer-defaults", no_argument, NULL, 'D'}, {"expect-processed", required_argument, NULL, 'e'},
       {"in-memory", no_argument, NULL, 'm'},          {"streams-conf", required_argument, NULL, 'S'},
+      {"wait-idle", no_argument, NULL, 'W'},
       {NULL, 0, NULL, 0},
   };
   GPtrArray *sconf = g_ptr_array_new();
@@ -953,6 +965,7 @@ static int child_main(int argc, char **argv) {
     case 'C': mode = optarg; break;
     case 'e': prm.expect_processed = strtoll(optarg, NULL, 10); break;
     case 'm': prm.in_memory = true; break;
+    case 'W': prm.wait_idle_only = true; break;
     case 'S': g_ptr_array_add(sconf, optarg); break;
     case 'b': prm.bootstrap = optarg; break;
     case 'i': prm.in_topic = optarg; break;
@@ -991,7 +1004,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: bench-streams --brookd PATH | --bootstrap HOST:PORT\n"
           "       [--scale S] [--rounds R] [--only stateless,wordcount,wordcount-cached,wordcount-inmem]\n"
-          "       [--partitions P] [--commit-ms MS] [--consumer-defaults] [--streams-conf NAME=VALUE]...\n"
+          "       [--partitions P] [--commit-ms MS] [--consumer-defaults | --streams-own-prefetch]\n"
+          "       [--streams-conf NAME=VALUE]... [--wait-idle]\n"
           "       [--perf DIR] [--keep]\n");
 }
 
@@ -1007,6 +1021,7 @@ int main(int argc, char **argv) {
       {"commit-ms", required_argument, NULL, 'c'}, {"perf", required_argument, NULL, 'P'},
       {"keep", no_argument, NULL, 'k'},           {"help", no_argument, NULL, 'h'},
       {"consumer-defaults", no_argument, NULL, 'D'}, {"streams-conf", required_argument, NULL, 'S'},
+      {"streams-own-prefetch", no_argument, NULL, 'O'}, {"wait-idle", no_argument, NULL, 'W'},
       {NULL, 0, NULL, 0},
   };
   bool any_only = false;
@@ -1023,6 +1038,8 @@ int main(int argc, char **argv) {
     case 'P': opt.perf_dir = optarg; break;
     case 'k': opt.keep = true; break;
     case 'D': opt.consumer_defaults = true; break;
+    case 'O': opt.streams_own_prefetch = true; break;
+    case 'W': opt.wait_idle_only = true; break;
     case 'S': g_ptr_array_add(opt.streams_conf, optarg); break;
     case 'o': {
       any_only = true;
@@ -1101,8 +1118,12 @@ int main(int argc, char **argv) {
     }
   }
 
-  printf("\n%d round(s), scale %g, %d partitions, commit.interval.ms %" PRId64 ", median run per side\n\n",
-         opt.rounds, opt.scale, opt.partitions, opt.commit_ms);
+  printf("\n%d round(s), scale %g, %d partitions, commit.interval.ms %" PRId64 ", median run per side%s%s\n\n",
+         opt.rounds, opt.scale, opt.partitions, opt.commit_ms,
+         opt.consumer_defaults      ? "; librdkafka's consumer defaults on both sides"
+         : opt.streams_own_prefetch ? "; streams: the runtime's own consumer prefetch defaults"
+                                    : "",
+         opt.wait_idle_only ? "; streams: timed with brook_app_wait_idle alone (no 2nd-half rate)" : "");
   printf("| workload | side | input records | output records | s | records/s | 2nd half records/s | CPU s (span) "
          "| CPU us/record | CPU s (process) | peak RSS MiB | broker CPU s | broker peak RSS MiB |\n");
   printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
