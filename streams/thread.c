@@ -44,11 +44,7 @@
  *           every task's changelogs with the restore consumer (assign at the
  *           checkpoint, read to the high watermark, task_restore per batch),
  *           task_restore_done, then assign(partitions).
- *   Restoring inside the callback is deliberate: simple, and nothing of a
- *   partition is fetched before its task is ready. The cost: a long restore
- *   counts against max.poll.interval.ms (the consumer's heartbeats go on, but
- *   the member is considered stuck past that interval). A later issue makes
- *   restoration incremental (poll between restore batches).
+ *   Restoration: see restore.c (its design note says why it runs here).
  *   Records fetched before a rebalance may still come out of the batch that
  *   served the rebalance: a record whose partition has no task is dropped, and
  *   once a partition has processed a record, records below its next offset are
@@ -74,20 +70,7 @@
  * prefetched input held per thread while it is behind. consumer.* settings
  * still win.
  *
- * Commit (thread_commit), at-least-once:
- *   task_flush every task (record caches forward, sinks and changelogs
- *   produce) → rd_kafka_flush(producer) → a delivery error: handler "fail"
- *   fails the thread naming the topic, "continue" logs and counts → commit the
- *   next offsets of the records processed (sync) → task_commit_done with the
- *   highest acknowledged offset + 1 of each changelog partition (from the
- *   delivery reports) so the stores checkpoint what is really in Kafka (the
- *   task writes the checkpoint file only every 10,000 changelog records). A
- *   failed offset commit (group rebalanced under us) is logged; the
- *   checkpoints are then not advanced and the records are processed again by
- *   whoever owns them next. Every repartition.purge.interval.ms after a
- *   commit, DeleteRecords up to the committed offsets of the repartition
- *   partitions this thread owns keeps repartition topics bounded (results are
- *   read asynchronously from purge_q).
+ * Commit (thread_commit) and the repartition purge: see commit.c.
  *
  * Waking: stop and commit requests yield the consumer queue so that a
  * consume waiting poll.ms returns at once — only while the loop runs, and a
@@ -104,149 +87,19 @@
  * stream_thread_* getters/requests (any thread, under the thread lock) and
  * librdkafka's log callback (librdkafka's threads).
  */
-#include "thread.h"
-
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 
-#include "task.h"
+#include "thread_int.h"
 
-#define RATE_WINDOW_S 30
-#define FLUSH_TIMEOUT_MS 600000   /* producer flush at commit: beyond message.timeout.ms */
 #define COMMITTED_TIMEOUT_MS 10000
-#define WATERMARK_TIMEOUT_MS 10000
 #define LOCKED_RETRY_MS 5000      /* task directory still held by another thread */
-#define RESTORE_BATCH 1000
 #define QUEUED_MIN_MESSAGES "1000000"  /* librdkafka: 100000 */
 #define QUEUED_MAX_KBYTES "131072"     /* librdkafka: 65536 */
 
-typedef struct thread_task thread_task_t;
-
-/** An assigned input partition. */
-typedef struct part_state {
-  char *topic; /* full name (owned) */
-  int32_t partition;
-  thread_task_t *ttask;   /* NULL: no sub-topology reads the topic */
-  int64_t next_offset;    /* next record to process (valid once `processed`) */
-  bool processed;         /* a record was processed since the assignment */
-  bool dirty;             /* processed since the last commit */
-  int64_t committed;      /* committed next offset, -1 = none (thread lock) */
-  int64_t position;       /* next_offset as published after a batch, -1 = none (thread lock) */
-  bool touched;           /* processed in the current batch (see publish_positions) */
-  int64_t purged;         /* DeleteRecords sent up to here */
-} part_state_t;
-
-/* A topic this thread produces to: the producer's handle and what the broker
- * acknowledged per partition. Created on first use (sink, repartition and
- * changelog topics already when a task is created), kept until the clients
- * are destroyed. Records carry it as their msg_opaque, so a delivery report
- * finds it without a lookup. */
-typedef struct out_topic {
-  char *name;            /* owned */
-  rd_kafka_topic_t *rkt; /* producer handle (NULL once the clients are gone) */
-  int64_t *acked;        /* highest acknowledged offset per partition, -1 = none */
-  int32_t acked_len;
-} out_topic_t;
-
-/* Direct-mapped memo of topic-name pointers to out_topic_t, so that the
- * per-record produce costs a pointer compare and a strcmp instead of a
- * string hash. A slot is checked by content (the pointer may be memory reused
- * for another name) and overwritten on a miss: bounded, never stale. */
-#define OUT_MEMO_SLOTS 64
-typedef struct out_memo {
-  const char *ptr; /* the caller's pointer (compared, never dereferenced) */
-  out_topic_t *ot;
-} out_memo_t;
-
-typedef struct store_snap {
-  char *store;
-  uint64_t restored;
-  int64_t remaining;
-} store_snap_t;
-
-struct thread_task {
-  stream_task_t *task;
-  bool running;    /* restored and initialised */
-  GPtrArray *parts; /* part_state_t * (not owned) */
-  /* metrics snapshot (thread lock) */
-  char *id;
-  uint64_t processed;
-  int64_t lag;
-  GArray *stores; /* store_snap_t */
-  double restore_secs;
-};
-
-typedef struct rate_window {
-  int64_t sec[RATE_WINDOW_S];
-  uint64_t count[RATE_WINDOW_S];
-} rate_window_t;
-
-struct stream_thread {
-  stream_thread_env_t env;
-  int index;
-  char *name;
-  char *client_id; /* "<client.id>-StreamThread-<n>" prefix for clients */
-  GThread *gthread;
-  GThread *self; /* set by the thread itself (gthread may not be assigned yet) */
-  rd_kafka_t *consumer;
-  rd_kafka_t *producer;
-  rd_kafka_t *restore;
-  rd_kafka_queue_t *consumer_q;
-  rd_kafka_queue_t *restore_q;
-  rd_kafka_queue_t *purge_q;
-  task_env_t task_env;
-
-  /* stream thread only */
-  GHashTable *parts;  /* "topic|p" -> part_state_t (owned); changed under lock */
-  GHashTable *tasks_by_key; /* task id -> thread_task_t (not owned; see tasks) */
-  GHashTable *out_topics; /* name -> out_topic_t (owned) */
-  out_memo_t out_memo[OUT_MEMO_SLOTS];
-  /* process_batch: the last (consumer topic handle, partition) looked up and
-   * its state; reset per batch (the handle is alive while its messages are) */
-  const rd_kafka_topic_t *memo_rkt;
-  int32_t memo_partition;
-  part_state_t *memo_part;
-  GPtrArray *touched; /* part_state_t * processed in this batch (not owned) */
-  rd_kafka_resp_err_t dr_err;
-  char *dr_err_msg;
-  uint64_t dr_err_count;
-  bool commit_needed;
-  int64_t last_commit_us;
-  int64_t last_purge_us;
-  task_header_t *hdrs;
-  size_t hdrs_cap;
-  uint64_t produced_pending; /* produce-total not yet published */
-  int fatal;           /* atomic: a client reported a fatal error */
-  bool purging;        /* dropping unsent records on an unclean stop */
-  uint64_t purged;     /* records dropped that way */
-  int stop;            /* atomic */
-  int failed_flag;     /* atomic copy of `failed` for the per-record check */
-
-  /* shared (lock) */
-  GMutex lock;
-  thread_state_t state;
-  bool failed;
-  char *error;
-  uint64_t commit_req_gen;
-  uint64_t commit_done_gen;
-  uint64_t assign_epoch;
-  int64_t punctuated_through;
-  bool in_loop; /* consume loop running: queue yields allowed (see wake) */
-  GPtrArray *tasks; /* thread_task_t * (owned) */
-  int64_t start_us;
-  uint64_t process_total;
-  double process_latency_sum_ms;
-  double process_latency_max_ms;
-  uint64_t produce_total;
-  uint64_t commit_total;
-  double commit_latency_sum_ms;
-  double commit_latency_max_ms;
-  rate_window_t process_rate;
-  rate_window_t produce_rate;
-};
+/* Types and the helpers shared with restore.c and commit.c: thread_int.h. */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -287,10 +140,6 @@ static double rate_get(const rate_window_t *w, int64_t now_s, int64_t start_s) {
   return (double)sum / (double)span;
 }
 
-static bool stopping(stream_thread_t *thread) { return g_atomic_int_get(&thread->stop) != 0; }
-
-static const streams_log_t *tlog(stream_thread_t *thread) { return &thread->env.conf->log; }
-
 static void notify(stream_thread_t *thread) {
   if (thread->env.notify) thread->env.notify(thread->env.app, thread);
 }
@@ -313,9 +162,7 @@ static void set_state(stream_thread_t *thread, thread_state_t state) {
   }
 }
 
-/** Records the first failure; the loop ends at its next check. */
-static void thread_fail(stream_thread_t *thread, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void thread_fail(stream_thread_t *thread, const char *fmt, ...) {
+void thread_fail(stream_thread_t *thread, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *msg = g_strdup_vprintf(fmt, ap);
@@ -332,8 +179,6 @@ static void thread_fail(stream_thread_t *thread, const char *fmt, ...) {
   g_free(msg);
   if (first) notify(thread);
 }
-
-static bool has_failed(stream_thread_t *thread) { return g_atomic_int_get(&thread->failed_flag) != 0; }
 
 /* ------------------------------------------------------------ librdkafka callbacks */
 
@@ -427,7 +272,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
   if (ot) out_topic_ack(ot, msg->partition, msg->offset);
 }
 
-static int64_t acked_next_offset(void *opaque, const char *topic, int32_t partition) {
+int64_t thread_acked_next_offset(void *opaque, const char *topic, int32_t partition) {
   stream_thread_t *thread = opaque;
   out_topic_t *ot = g_hash_table_lookup(thread->out_topics, topic);
   if (!ot || partition < 0 || partition >= ot->acked_len || ot->acked[partition] < 0) return -1;
@@ -511,7 +356,7 @@ static int64_t thread_wall_clock(void *opaque) {
 
 /* ------------------------------------------------------------ clients */
 
-static bool conf_set(rd_kafka_conf_t *conf, const char *client, const char *name, const char *value, char *errstr,
+bool thread_conf_set(rd_kafka_conf_t *conf, const char *client, const char *name, const char *value, char *errstr,
                      size_t errstr_size) {
   char err[256];
   if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -521,7 +366,7 @@ static bool conf_set(rd_kafka_conf_t *conf, const char *client, const char *name
   return true;
 }
 
-static bool conf_set_all(rd_kafka_conf_t *conf, const char *client, const char *prefix, GHashTable *props,
+bool thread_conf_set_all(rd_kafka_conf_t *conf, const char *client, const char *prefix, GHashTable *props,
                          char *errstr, size_t errstr_size) {
   if (!props) return true;
   GHashTableIter it;
@@ -537,10 +382,10 @@ static bool conf_set_all(rd_kafka_conf_t *conf, const char *client, const char *
   return true;
 }
 
-static rd_kafka_conf_t *base_conf(stream_thread_t *thread, const char *client_id, char *errstr, size_t errstr_size) {
+rd_kafka_conf_t *thread_base_conf(stream_thread_t *thread, const char *client_id, char *errstr, size_t errstr_size) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if (!conf_set(conf, client_id, "bootstrap.servers", thread->env.bootstrap_servers, errstr, errstr_size) ||
-      !conf_set(conf, client_id, "client.id", client_id, errstr, errstr_size)) {
+  if (!thread_conf_set(conf, client_id, "bootstrap.servers", thread->env.bootstrap_servers, errstr, errstr_size) ||
+      !thread_conf_set(conf, client_id, "client.id", client_id, errstr, errstr_size)) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }
@@ -561,9 +406,9 @@ static const char *const consumer_prefetch_defaults[][2] = {
     {"queued.max.messages.kbytes", QUEUED_MAX_KBYTES},
 };
 
-static bool conf_set_prefetch(rd_kafka_conf_t *conf, const char *client, char *errstr, size_t errstr_size) {
+bool thread_conf_set_prefetch(rd_kafka_conf_t *conf, const char *client, char *errstr, size_t errstr_size) {
   for (size_t i = 0; i < G_N_ELEMENTS(consumer_prefetch_defaults); i++)
-    if (!conf_set(conf, client, consumer_prefetch_defaults[i][0], consumer_prefetch_defaults[i][1], errstr,
+    if (!thread_conf_set(conf, client, consumer_prefetch_defaults[i][0], consumer_prefetch_defaults[i][1], errstr,
                   errstr_size))
       return false;
   return true;
@@ -572,18 +417,18 @@ static bool conf_set_prefetch(rd_kafka_conf_t *conf, const char *client, char *e
 static brook_err_t create_consumer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
   const streams_conf_t *sc = thread->env.conf;
   char *cid = g_strdup_printf("%s-consumer", thread->client_id);
-  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
+  rd_kafka_conf_t *conf = thread_base_conf(thread, cid, errstr, errstr_size);
   char session[32];
   g_snprintf(session, sizeof session, "%" PRId64, sc->session_timeout_ms);
-  bool ok = conf && conf_set(conf, "consumer", "group.id", sc->application_id, errstr, errstr_size) &&
-            conf_set(conf, "consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
-            conf_set(conf, "consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
-            conf_set(conf, "consumer", "auto.offset.reset", "earliest", errstr, errstr_size) &&
-            conf_set(conf, "consumer", "partition.assignment.strategy", "range", errstr, errstr_size) &&
-            conf_set(conf, "consumer", "isolation.level", "read_uncommitted", errstr, errstr_size) &&
-            conf_set(conf, "consumer", "session.timeout.ms", session, errstr, errstr_size) &&
-            conf_set_prefetch(conf, "consumer", errstr, errstr_size) &&
-            conf_set_all(conf, "consumer", "consumer.", sc->consumer_props, errstr, errstr_size);
+  bool ok = conf && thread_conf_set(conf, "consumer", "group.id", sc->application_id, errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "auto.offset.reset", "earliest", errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "partition.assignment.strategy", "range", errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "isolation.level", "read_uncommitted", errstr, errstr_size) &&
+            thread_conf_set(conf, "consumer", "session.timeout.ms", session, errstr, errstr_size) &&
+            thread_conf_set_prefetch(conf, "consumer", errstr, errstr_size) &&
+            thread_conf_set_all(conf, "consumer", "consumer.", sc->consumer_props, errstr, errstr_size);
   g_free(cid);
   if (!ok) {
     if (conf) rd_kafka_conf_destroy(conf);
@@ -605,12 +450,12 @@ static brook_err_t create_consumer(stream_thread_t *thread, char *errstr, size_t
 static brook_err_t create_producer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
   const streams_conf_t *sc = thread->env.conf;
   char *cid = g_strdup_printf("%s-producer", thread->client_id);
-  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
-  bool ok = conf && conf_set(conf, "producer", "acks", "all", errstr, errstr_size) &&
-            conf_set(conf, "producer", "linger.ms", "100", errstr, errstr_size) &&
-            conf_set(conf, "producer", "partitioner", "murmur2_random", errstr, errstr_size) &&
-            conf_set(conf, "producer", "enable.idempotence", "true", errstr, errstr_size) &&
-            conf_set_all(conf, "producer", "producer.", sc->producer_props, errstr, errstr_size);
+  rd_kafka_conf_t *conf = thread_base_conf(thread, cid, errstr, errstr_size);
+  bool ok = conf && thread_conf_set(conf, "producer", "acks", "all", errstr, errstr_size) &&
+            thread_conf_set(conf, "producer", "linger.ms", "100", errstr, errstr_size) &&
+            thread_conf_set(conf, "producer", "partitioner", "murmur2_random", errstr, errstr_size) &&
+            thread_conf_set(conf, "producer", "enable.idempotence", "true", errstr, errstr_size) &&
+            thread_conf_set_all(conf, "producer", "producer.", sc->producer_props, errstr, errstr_size);
   g_free(cid);
   if (!ok) {
     if (conf) rd_kafka_conf_destroy(conf);
@@ -628,38 +473,6 @@ static brook_err_t create_producer(stream_thread_t *thread, char *errstr, size_t
   return BROOK_ERR_NONE;
 }
 
-/* The restore consumer never joins a group; librdkafka's assign() still wants
- * a group.id, so it gets one it never uses for anything else. */
-static brook_err_t create_restore_consumer(stream_thread_t *thread, char *errstr, size_t errstr_size) {
-  const streams_conf_t *sc = thread->env.conf;
-  char *cid = g_strdup_printf("%s-restore-consumer", thread->client_id);
-  char *group = g_strdup_printf("%s-restore", sc->application_id);
-  rd_kafka_conf_t *conf = base_conf(thread, cid, errstr, errstr_size);
-  bool ok = conf && conf_set_prefetch(conf, "restore consumer", errstr, errstr_size) &&
-            conf_set_all(conf, "restore consumer", "consumer.", sc->consumer_props, errstr, errstr_size) &&
-            conf_set(conf, "restore consumer", "group.id", group, errstr, errstr_size) &&
-            conf_set(conf, "restore consumer", "enable.auto.commit", "false", errstr, errstr_size) &&
-            conf_set(conf, "restore consumer", "enable.auto.offset.store", "false", errstr, errstr_size) &&
-            conf_set(conf, "restore consumer", "enable.partition.eof", "true", errstr, errstr_size) &&
-            conf_set(conf, "restore consumer", "auto.offset.reset", "earliest", errstr, errstr_size);
-  g_free(cid);
-  g_free(group);
-  if (!ok) {
-    if (conf) rd_kafka_conf_destroy(conf);
-    return BROOK_ERR__BAD_CONFIG;
-  }
-  char err[512];
-  thread->restore = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!thread->restore) {
-    rd_kafka_conf_destroy(conf);
-    g_snprintf(errstr, errstr_size, "creating the restore consumer of %s: %s", thread->name, err);
-    return BROOK_ERR__BAD_CONFIG;
-  }
-  rd_kafka_poll_set_consumer(thread->restore);
-  thread->restore_q = rd_kafka_queue_get_consumer(thread->restore);
-  return BROOK_ERR_NONE;
-}
-
 /* ------------------------------------------------------------ tasks */
 
 static void ttask_free(thread_task_t *ttask) {
@@ -670,26 +483,6 @@ static void ttask_free(thread_task_t *ttask) {
   }
   g_free(ttask->id);
   g_free(ttask);
-}
-
-static void snap_store_cb(const char *store, uint64_t restored, int64_t remaining, void *opaque) {
-  thread_task_t *ttask = opaque;
-  for (guint i = 0; i < ttask->stores->len; i++) {
-    store_snap_t *s = &g_array_index(ttask->stores, store_snap_t, i);
-    if (strcmp(s->store, store) == 0) {
-      s->restored = restored;
-      s->remaining = remaining;
-      return;
-    }
-  }
-  store_snap_t s = {g_strdup(store), restored, remaining};
-  g_array_append_val(ttask->stores, s);
-}
-
-static void snap_restore(stream_thread_t *thread, thread_task_t *ttask) {
-  g_mutex_lock(&thread->lock);
-  task_restore_metrics(ttask->task, snap_store_cb, ttask);
-  g_mutex_unlock(&thread->lock);
 }
 
 /* Closes every task (clean: checkpoints written) and forgets the assignment. */
@@ -765,306 +558,6 @@ static thread_task_t *task_open(stream_thread_t *thread, int sub, int32_t partit
   return ttask;
 }
 
-typedef struct restore_part {
-  const task_changelog_t *cl;
-  int64_t end;  /* high watermark when restoration began */
-  int64_t pos;  /* next offset to read */
-  bool done;
-} restore_part_t;
-
-/* Feeds one run of records of one changelog partition to the task. */
-static bool restore_apply(stream_thread_t *thread, thread_task_t *ttask, restore_part_t *rp,
-                          brook_changelog_record_t *recs, size_t n) {
-  if (n == 0) return true;
-  char errstr[512];
-  brook_err_t err = task_restore(ttask->task, rp->cl->store_index, recs, n, rp->end, errstr, sizeof errstr);
-  if (err) {
-    thread_fail(thread, "task %s: restoring from %s [%" PRId32 "]: %s", ttask->id, rp->cl->topic, rp->cl->partition,
-                errstr);
-    return false;
-  }
-  return true;
-}
-
-/* Restores the task's stores from their changelogs, then initialises it.
- * Returns false on failure (thread failed) or when stopping. */
-static bool task_restore_all(stream_thread_t *thread, thread_task_t *ttask) {
-  char errstr[512];
-  size_t n = 0;
-  const task_changelog_t *cls = task_changelogs(ttask->task, &n);
-  restore_part_t *rps = g_new0(restore_part_t, n ? n : 1);
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
-  size_t remaining = 0;
-  int64_t t0 = g_get_monotonic_time();
-  bool ok = true;
-  for (size_t i = 0; i < n; i++) {
-    rps[i].cl = &cls[i];
-    rps[i].done = true;
-    if (cls[i].start_offset < 0) continue;
-    if (!thread->restore && create_restore_consumer(thread, errstr, sizeof errstr)) {
-      thread_fail(thread, "%s", errstr);
-      ok = false;
-      goto out;
-    }
-    int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(thread->restore, cls[i].topic, cls[i].partition, &lo,
-                                                               &hi, WATERMARK_TIMEOUT_MS);
-    if (err) {
-      thread_fail(thread, "task %s: reading the end offset of changelog %s [%" PRId32 "]: %s", ttask->id,
-                  cls[i].topic, cls[i].partition, rd_kafka_err2str(err));
-      ok = false;
-      goto out;
-    }
-    int64_t start = cls[i].start_offset;
-    if (start > hi) {
-      /* The changelog is shorter than the checkpoint says: it was deleted and
-       * recreated. The store holds data the changelog does not; it cannot be
-       * restored from here. */
-      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
-                  "task %s: checkpoint %" PRId64 " of %s [%" PRId32 "] is past the changelog's end %" PRId64
-                  "; not restoring it (wipe the task directory to rebuild the store)",
-                  ttask->id, start, cls[i].topic, cls[i].partition, hi);
-      continue;
-    }
-    if (start < lo) start = lo;
-    if (start >= hi) continue;
-    rps[i].end = hi;
-    rps[i].pos = start;
-    rps[i].done = false;
-    rd_kafka_topic_partition_list_add(list, cls[i].topic, cls[i].partition)->offset = start;
-    remaining++;
-  }
-  if (remaining > 0) {
-    streams_log(tlog(thread), BROOK_LOG_INFO, thread->name, "task %s: restoring %zu changelog partition(s)", ttask->id,
-                remaining);
-    rd_kafka_resp_err_t err = rd_kafka_assign(thread->restore, list);
-    if (err) {
-      thread_fail(thread, "task %s: assigning the restore consumer: %s", ttask->id, rd_kafka_err2str(err));
-      ok = false;
-      goto out;
-    }
-    rd_kafka_message_t **msgs = g_new(rd_kafka_message_t *, RESTORE_BATCH);
-    brook_changelog_record_t *recs = g_new(brook_changelog_record_t, RESTORE_BATCH);
-    while (ok && remaining > 0) {
-      if (stopping(thread)) {
-        ok = false;
-        break;
-      }
-      ssize_t got = rd_kafka_consume_batch_queue(thread->restore_q, 100, msgs, RESTORE_BATCH);
-      if (got < 0) got = 0;
-      restore_part_t *run = NULL;
-      size_t nrec = 0;
-      for (ssize_t i = 0; i < got && ok; i++) {
-        rd_kafka_message_t *m = msgs[i];
-        restore_part_t *rp = NULL;
-        if (m->rkt) {
-          const char *topic = rd_kafka_topic_name(m->rkt);
-          for (size_t j = 0; j < n; j++)
-            if (!rps[j].done && rps[j].cl->partition == m->partition && strcmp(rps[j].cl->topic, topic) == 0) {
-              rp = &rps[j];
-              break;
-            }
-        }
-        if (m->err) {
-          if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (rp && m->offset >= rp->end) {
-              if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
-              run = NULL;
-              nrec = 0;
-              rp->pos = m->offset;
-              rp->done = true;
-              remaining--;
-            }
-            continue;
-          }
-          thread_fail(thread, "task %s: restore consumer: %s", ttask->id, rd_kafka_message_errstr(m));
-          ok = false;
-          break;
-        }
-        if (!rp || m->offset < rp->pos) continue; /* stale or duplicate */
-        if (run != rp || nrec == RESTORE_BATCH) {
-          if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
-          run = rp;
-          nrec = 0;
-        }
-        rd_kafka_timestamp_type_t tstype;
-        recs[nrec++] = (brook_changelog_record_t){
-            .key = m->key,
-            .key_len = m->key_len,
-            .value = m->payload,
-            .value_len = m->len,
-            .timestamp = rd_kafka_message_timestamp(m, &tstype),
-            .offset = m->offset,
-        };
-        rp->pos = m->offset + 1;
-        if (rp->pos >= rp->end) {
-          if (!(ok = restore_apply(thread, ttask, run, recs, nrec))) break;
-          run = NULL;
-          nrec = 0;
-          rp->done = true;
-          remaining--;
-        }
-      }
-      if (ok) ok = restore_apply(thread, ttask, run, recs, nrec);
-      for (ssize_t i = 0; i < got; i++) rd_kafka_message_destroy(msgs[i]);
-      if (rd_kafka_fatal_error(thread->restore, NULL, 0)) {
-        thread_fail(thread, "task %s: restore consumer failed fatally", ttask->id);
-        ok = false;
-      }
-      ttask->restore_secs = (double)(g_get_monotonic_time() - t0) / 1e6;
-      snap_restore(thread, ttask);
-    }
-    g_free(msgs);
-    g_free(recs);
-    rd_kafka_assign(thread->restore, NULL);
-  }
-  if (ok) {
-    brook_err_t err = task_restore_done(ttask->task, errstr, sizeof errstr);
-    if (err) {
-      thread_fail(thread, "task %s: %s", ttask->id, errstr);
-      ok = false;
-    } else {
-      ttask->running = true;
-      ttask->restore_secs = (double)(g_get_monotonic_time() - t0) / 1e6;
-      snap_restore(thread, ttask);
-    }
-  }
-out:
-  rd_kafka_topic_partition_list_destroy(list);
-  g_free(rps);
-  return ok;
-}
-
-/* ------------------------------------------------------------ commit */
-
-static void poll_purge_results(stream_thread_t *thread) {
-  if (!thread->purge_q) return;
-  rd_kafka_event_t *ev;
-  while ((ev = rd_kafka_queue_poll(thread->purge_q, 0))) {
-    if (rd_kafka_event_error(ev)) {
-      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "purging repartition topics: %s",
-                  rd_kafka_event_error_string(ev));
-    } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_DELETERECORDS_RESULT) {
-      const rd_kafka_topic_partition_list_t *res =
-          rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
-      for (int i = 0; res && i < res->cnt; i++)
-        if (res->elems[i].err)
-          streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name, "purging %s [%" PRId32 "]: %s",
-                      res->elems[i].topic, res->elems[i].partition, rd_kafka_err2str(res->elems[i].err));
-    }
-    rd_kafka_event_destroy(ev);
-  }
-}
-
-static void maybe_purge(stream_thread_t *thread) {
-  int64_t interval = thread->env.repartition_purge_interval_ms;
-  if (interval < 0 || !thread->env.repartition_topics || g_hash_table_size(thread->env.repartition_topics) == 0) return;
-  int64_t now = g_get_monotonic_time();
-  if (now - thread->last_purge_us < interval * 1000) return;
-  thread->last_purge_us = now;
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init(&it, thread->parts);
-  while (g_hash_table_iter_next(&it, NULL, &v)) {
-    part_state_t *part = v;
-    if (part->committed <= part->purged || !g_hash_table_contains(thread->env.repartition_topics, part->topic))
-      continue;
-    rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = part->committed;
-    part->purged = part->committed;
-  }
-  if (list->cnt > 0) {
-    rd_kafka_DeleteRecords_t *del = rd_kafka_DeleteRecords_new(list);
-    rd_kafka_DeleteRecords(thread->producer, &del, 1, NULL, thread->purge_q);
-    rd_kafka_DeleteRecords_destroy(del);
-  }
-  rd_kafka_topic_partition_list_destroy(list);
-}
-
-/* Returns false when the thread failed. *clean: offsets were committed (or
- * there was nothing to commit) and the checkpoints advanced. */
-static bool thread_commit(stream_thread_t *thread, bool *clean) {
-  char errstr[512] = "";
-  int64_t t0 = g_get_monotonic_time();
-  if (clean) *clean = false;
-  for (guint i = 0; i < thread->tasks->len; i++) {
-    thread_task_t *ttask = thread->tasks->pdata[i];
-    if (!ttask->running) continue;
-    if (task_flush(ttask->task, errstr, sizeof errstr)) {
-      thread_fail(thread, "task %s: %s", ttask->id, errstr);
-      return false;
-    }
-  }
-  rd_kafka_resp_err_t ferr = rd_kafka_flush(thread->producer, FLUSH_TIMEOUT_MS);
-  if (ferr) {
-    thread_fail(thread, "flushing the producer: %s (%d record(s) not acknowledged)", rd_kafka_err2str(ferr),
-                rd_kafka_outq_len(thread->producer));
-    return false;
-  }
-  if (thread->dr_err) {
-    if (thread->env.conf->production_handler == STREAMS_PRODUCTION_FAIL) {
-      thread_fail(thread, "%s (default.production.exception.handler=fail)", thread->dr_err_msg);
-      return false;
-    }
-    streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
-                "%" PRIu64 " record(s) could not be produced since the start and were skipped; first: %s",
-                thread->dr_err_count, thread->dr_err_msg);
-    thread->dr_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  }
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init(&it, thread->parts);
-  while (g_hash_table_iter_next(&it, NULL, &v)) {
-    part_state_t *part = v;
-    if (part->dirty) rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = part->next_offset;
-  }
-  bool ok = true;
-  if (list->cnt > 0) {
-    rd_kafka_resp_err_t err = rd_kafka_commit(thread->consumer, list, 0);
-    if (err) {
-      streams_log(tlog(thread), BROOK_LOG_WARNING, thread->name,
-                  "committing offsets failed: %s; the records since the last commit will be processed again",
-                  rd_kafka_err2str(err));
-      ok = false;
-    } else {
-      g_mutex_lock(&thread->lock);
-      g_hash_table_iter_init(&it, thread->parts);
-      while (g_hash_table_iter_next(&it, NULL, &v)) {
-        part_state_t *part = v;
-        if (part->dirty) {
-          part->committed = part->next_offset;
-          part->dirty = false;
-        }
-      }
-      g_mutex_unlock(&thread->lock);
-    }
-  }
-  rd_kafka_topic_partition_list_destroy(list);
-  if (ok) {
-    for (guint i = 0; i < thread->tasks->len; i++) {
-      thread_task_t *ttask = thread->tasks->pdata[i];
-      if (!ttask->running) continue;
-      if (task_commit_done(ttask->task, acked_next_offset, thread, errstr, sizeof errstr)) {
-        thread_fail(thread, "task %s: %s", ttask->id, errstr);
-        return false;
-      }
-    }
-  }
-  thread->commit_needed = false;
-  int64_t t1 = g_get_monotonic_time();
-  thread->last_commit_us = t1;
-  double ms = (double)(t1 - t0) / 1000.0;
-  g_mutex_lock(&thread->lock);
-  thread->commit_total++;
-  thread->commit_latency_sum_ms += ms;
-  if (ms > thread->commit_latency_max_ms) thread->commit_latency_max_ms = ms;
-  g_mutex_unlock(&thread->lock);
-  if (ok) maybe_purge(thread);
-  if (clean) *clean = ok;
-  return true;
-}
-
 /* ------------------------------------------------------------ rebalance */
 
 static void on_revoke(stream_thread_t *thread) {
@@ -1127,7 +620,7 @@ static bool on_assign(stream_thread_t *thread, rd_kafka_topic_partition_list_t *
     rd_kafka_topic_partition_list_destroy(copy);
   }
   for (guint i = 0; i < thread->tasks->len; i++)
-    if (!task_restore_all(thread, thread->tasks->pdata[i])) return false;
+    if (!thread_restore_task(thread, thread->tasks->pdata[i])) return false;
   return true;
 }
 
@@ -1379,7 +872,7 @@ static gpointer thread_main(gpointer data) {
     if (has_failed(thread)) break;
     if (!punctuate(thread)) break;
     rd_kafka_poll(thread->producer, 0);
-    poll_purge_results(thread);
+    thread_poll_purge_results(thread);
     g_mutex_lock(&thread->lock);
     uint64_t req = thread->commit_req_gen;
     bool asked = req > thread->commit_done_gen;
@@ -1422,7 +915,7 @@ static gpointer thread_main(gpointer data) {
     rd_kafka_purge(thread->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   }
   rd_kafka_flush(thread->producer, clean ? 30000 : 1000);
-  poll_purge_results(thread);
+  thread_poll_purge_results(thread);
   if (thread->restore) rd_kafka_consumer_close(thread->restore);
   destroy_clients(thread); /* records waiting for metadata are purged here */
   if (thread->purged)
