@@ -693,13 +693,13 @@ static brook_err_t check_existing(GHashTable *existing, itopic_t *it, bool *exis
   return BROOK_ERR_NONE;
 }
 
-static brook_err_t create_topics(brook_app_t *app, GPtrArray *todo, char *errstr, size_t errstr_size) {
-  if (todo->len == 0) return BROOK_ERR_NONE;
-  rd_kafka_NewTopic_t **nts = g_new0(rd_kafka_NewTopic_t *, todo->len);
+static brook_err_t create_topics(brook_app_t *app, GPtrArray *missing, char *errstr, size_t errstr_size) {
+  if (missing->len == 0) return BROOK_ERR_NONE;
+  rd_kafka_NewTopic_t **nts = g_new0(rd_kafka_NewTopic_t *, missing->len);
   brook_err_t ret = BROOK_ERR_NONE;
   char err[512];
-  for (guint i = 0; i < todo->len; i++) {
-    itopic_t *it = todo->pdata[i];
+  for (guint i = 0; i < missing->len; i++) {
+    itopic_t *it = missing->pdata[i];
     nts[i] = rd_kafka_NewTopic_new(it->name, it->partitions, app->conf.replication_factor, err, sizeof err);
     if (!nts[i]) {
       g_snprintf(errstr, errstr_size, "creating internal topic %s: %s", it->name, err);
@@ -725,7 +725,7 @@ static brook_err_t create_topics(brook_app_t *app, GPtrArray *todo, char *errstr
   rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(app->admin, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(opts, CREATE_TIMEOUT_MS, err, sizeof err);
   rd_kafka_AdminOptions_set_request_timeout(opts, CREATE_TIMEOUT_MS, err, sizeof err);
-  rd_kafka_CreateTopics(app->admin, nts, todo->len, opts, q);
+  rd_kafka_CreateTopics(app->admin, nts, missing->len, opts, q);
   rd_kafka_event_t *ev = rd_kafka_queue_poll(q, CREATE_TIMEOUT_MS + 5000);
   if (!ev) {
     g_snprintf(errstr, errstr_size, "creating internal topics: no answer from %s", app->bootstrap);
@@ -751,7 +751,7 @@ static brook_err_t create_topics(brook_app_t *app, GPtrArray *todo, char *errstr
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_queue_destroy(q);
 out:
-  for (guint i = 0; i < todo->len; i++)
+  for (guint i = 0; i < missing->len; i++)
     if (nts[i]) rd_kafka_NewTopic_destroy(nts[i]);
   g_free(nts);
   return ret;
@@ -761,7 +761,7 @@ static brook_err_t prepare_topics(brook_app_t *app, char *errstr, size_t errstr_
   topic_plan_t plan = {0};
   brook_err_t err = plan_topics(app, &plan, errstr, errstr_size);
   GPtrArray *all = g_ptr_array_new();
-  GPtrArray *todo = g_ptr_array_new();
+  GPtrArray *missing = g_ptr_array_new();
   if (err) goto out;
   GHashTableIter hi;
   gpointer v;
@@ -771,19 +771,19 @@ static brook_err_t prepare_topics(brook_app_t *app, char *errstr, size_t errstr_
   for (guint i = 0; i < all->len && !err; i++) {
     bool exists;
     err = check_existing(plan.existing, all->pdata[i], &exists, errstr, errstr_size);
-    if (!err && !exists) g_ptr_array_add(todo, all->pdata[i]);
+    if (!err && !exists) g_ptr_array_add(missing, all->pdata[i]);
   }
-  if (!err) err = create_topics(app, todo, errstr, errstr_size);
-  if (!err && todo->len) {
+  if (!err) err = create_topics(app, missing, errstr, errstr_size);
+  if (!err && missing->len) {
     /* verify (another instance may have created one concurrently) */
     GHashTable *now = list_topics(app, errstr, errstr_size);
     if (!now) err = BROOK_ERR__FAIL;
-    for (guint i = 0; now && i < todo->len && !err; i++) {
+    for (guint i = 0; now && i < missing->len && !err; i++) {
       bool exists;
-      err = check_existing(now, todo->pdata[i], &exists, errstr, errstr_size);
+      err = check_existing(now, missing->pdata[i], &exists, errstr, errstr_size);
       if (!err && !exists) {
         g_snprintf(errstr, errstr_size, "internal topic %s was created but does not show in the metadata",
-                   ((itopic_t *)todo->pdata[i])->name);
+                   ((itopic_t *)missing->pdata[i])->name);
         err = BROOK_ERR__FAIL;
       }
     }
@@ -820,7 +820,7 @@ static brook_err_t prepare_topics(brook_app_t *app, char *errstr, size_t errstr_
   }
 out:
   g_ptr_array_free(all, TRUE);
-  g_ptr_array_free(todo, TRUE);
+  g_ptr_array_free(missing, TRUE);
   plan_clear(&plan);
   return err;
 }
