@@ -107,6 +107,7 @@ static struct {
   int threads; /* producers = consumers in the multi row */
   const char *overrides[32];
   int n_overrides;
+  bool no_floor;
 } opt = {.scale = 1.0, .rate = 20000, .latency_secs = 5.0, .timeout = 180.0, .threads = 3};
 
 /* ------------------------------------------------------------------ */
@@ -136,6 +137,8 @@ typedef struct target {
 } target_t;
 
 static target_t t_brookd = {.name = "brookd"};
+/* Not a broker: the write(2) reference line under each brookd produce row. */
+static target_t t_floor = {.name = "write(2) floor"};
 static target_t t_mock = {.name = "mock", .bounded_retention = true};
 
 static void on_signal(int sig) {
@@ -862,6 +865,8 @@ static void fmt_num(char *buf, size_t sz, double v, const char *fmt) {
 
 static void print_line(const char *workload, const target_t *t, const result_t *r, const result_t *other) {
   char ratio[48] = "";
+  if (t == &t_floor && other && other->ok && r->ok && !other->skipped && other->msgs_s > 0)
+    snprintf(ratio, sizeof(ratio), "%.2fx (ceiling)", r->msgs_s / other->msgs_s);
   if (t == &t_brookd && other && other->ok && r->ok && !other->skipped) {
     if (r->latency && other->p99_ms > 0)
       snprintf(ratio, sizeof(ratio), "%.2fx (p99)", r->p99_ms / other->p99_ms);
@@ -894,11 +899,104 @@ static bool want(const char *kind) {
   return false;
 }
 
+typedef struct rowarg {
+  char topic[96];
+  long count;
+  int size, nparts, nthreads;
+  const char *acks;
+} rowarg_t;
+
+/*
+ * The write(2) floor of a produce row: what this machine needs to take the
+ * bytes brookd just appended for the row's topic into the page cache, with
+ * nothing else — no network, no parsing, no CRC, no index. It writes the
+ * same number of bytes (the topic's .log files after the row) in 1 MiB
+ * write(2) calls from one warm buffer into a new file beside brookd's data,
+ * like the log does, and times that. Any broker that keeps its log in files
+ * through the page cache, Kafka included, is bounded by it, so floor/mock is
+ * the best brookd/mock ratio this machine allows for the row. The file is
+ * kept until brookd's temp dir goes at the end of the run: deleting it
+ * would hand its pages to the next row's brookd warm (see PERFORMANCE.md on
+ * this VM's page allocation), which would favour brookd.
+ */
+static long long topic_log_bytes(const char *datadir, const char *topic) {
+  long long total = 0;
+  DIR *d = opendir(datadir);
+  if (!d) return -1;
+  size_t tl = strlen(topic);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *dash = strrchr(de->d_name, '-');
+    if (!dash || (size_t)(dash - de->d_name) != tl || strncmp(de->d_name, topic, tl) != 0) continue;
+    char sub[2 * PATH_MAX];
+    snprintf(sub, sizeof(sub), "%s/%s", datadir, de->d_name);
+    DIR *pd = opendir(sub);
+    if (!pd) continue;
+    struct dirent *fe;
+    while ((fe = readdir(pd))) {
+      size_t n = strlen(fe->d_name);
+      if (n < 4 || strcmp(fe->d_name + n - 4, ".log") != 0) continue;
+      char f[3 * PATH_MAX];
+      struct stat st;
+      snprintf(f, sizeof(f), "%s/%s", sub, fe->d_name);
+      if (stat(f, &st) == 0) total += st.st_size;
+    }
+    closedir(pd);
+  }
+  closedir(d);
+  return total;
+}
+
+static double thread_self_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void row_floor(const char *topic, long count, result_t *r) {
+  static int seq;
+  r->ok = true;
+  char datadir[PATH_MAX + 8], path[PATH_MAX + 32];
+  snprintf(datadir, sizeof(datadir), "%s/data", t_brookd.bp.tmpdir);
+  long long bytes = topic_log_bytes(datadir, topic);
+  if (bytes <= 0) {
+    fail(r, "no log files for %s", topic);
+    return;
+  }
+  snprintf(path, sizeof(path), "%s/floor-%d.bin", t_brookd.bp.tmpdir, seq++);
+  int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    fail(r, "open %s: %s", path, strerror(errno));
+    return;
+  }
+  enum { CHUNK = 1 << 20 };
+  static char *buf;
+  if (!buf) {
+    buf = malloc(CHUNK);
+    memset(buf, 'x', CHUNK);
+  }
+  double cpu0 = thread_self_cpu_s(), t0 = now_s();
+  for (long long done = 0; done < bytes && r->ok;) {
+    size_t n = bytes - done < CHUNK ? (size_t)(bytes - done) : CHUNK;
+    ssize_t w = write(fd, buf, n);
+    if (w <= 0) fail(r, "write: %s", strerror(errno));
+    else done += w;
+  }
+  double secs = now_s() - t0;
+  r->broker_cpu = thread_self_cpu_s() - cpu0;
+  r->broker_rss = -1;
+  close(fd);
+  finish_rate(r, count, bytes, secs);
+  r->mb_s = (double)bytes / secs / 1e6; /* log bytes, headers included */
+}
+
 /* Runs fn for brookd then mock and prints both lines. */
 typedef void(row_fn_t)(target_t *t, void *arg, result_t *r);
 
+static row_fn_t fn_produce;
+
 static void run_row(const char *workload, row_fn_t *fn, void *arg, bool mock_na, const char *na_reason) {
-  result_t rb = {0}, rm = {0};
+  result_t rb = {0}, rm = {0}, rf = {.skipped = true};
   target_t *ts[2] = {&t_brookd, &t_mock};
   result_t *rs[2] = {&rb, &rm};
   for (int i = 0; i < 2; i++) {
@@ -913,17 +1011,16 @@ static void run_row(const char *workload, row_fn_t *fn, void *arg, bool mock_na,
     }
     fprintf(stderr, "# %s: %s ...\n", ts[i]->name, workload);
     fn(ts[i], arg, rs[i]);
+    if (i == 0 && fn == fn_produce && rb.ok && !opt.no_floor) {
+      const rowarg_t *a = arg;
+      rf.skipped = false;
+      row_floor(a->topic, a->count, &rf);
+    }
   }
   if (t_brookd.up) print_line(workload, &t_brookd, &rb, &rm);
+  if (!rf.skipped) print_line(workload, &t_floor, &rf, &rm);
   if (t_mock.up) print_line(workload, &t_mock, &rm, &rb);
 }
-
-typedef struct rowarg {
-  char topic[96];
-  long count;
-  int size, nparts, nthreads;
-  const char *acks;
-} rowarg_t;
 
 static void fn_produce(target_t *t, void *arg, result_t *r) {
   rowarg_t *a = arg;
@@ -976,7 +1073,8 @@ static void usage(const char *prog) {
           "  --only KINDS        comma list of produce,rounds,straight,latency,multi\n"
           "  --threads N         producers = consumers in the multi row (default 3; divides 6)\n"
           "  --override K=V      passed to brookd as --override K=V (repeatable)\n"
-          "  --keep              keep brookd's temp dir and log\n",
+          "  --keep              keep brookd's temp dir and log\n"
+          "  --no-floor          no write(2) floor line under brookd's produce rows\n",
           prog);
 }
 
@@ -988,6 +1086,7 @@ int main(int argc, char **argv) {
       {"timeout", required_argument, 0, 't'},      {"only", required_argument, 0, 'o'},
       {"threads", required_argument, 0, 'n'},      {"override", required_argument, 0, 'O'},
       {"keep", no_argument, 0, 'k'},               {"help", no_argument, 0, 'h'},
+      {"no-floor", no_argument, 0, 'F'},
       {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1005,6 +1104,7 @@ int main(int argc, char **argv) {
       if (opt.n_overrides < 32) opt.overrides[opt.n_overrides++] = optarg;
       break;
     case 'k': opt.keep = true; break;
+    case 'F': opt.no_floor = true; break;
     default: usage(argv[0]); return c == 'h' ? 0 : 2;
     }
   }

@@ -15,6 +15,16 @@
  *                     raw loop does the same (a dirty set flushed per commit).
  *   wordcount-inmem   wordcount with the store in memory (still logged,
  *                     cache off): the runtime's cost without RocksDB's.
+ *   wordcount-equal   streams: exactly `wordcount`. raw: a hand-written loop
+ *                     doing the same WORK as the topology (raw_equal_*): each
+ *                     word produced to a repartition topic keyed by word and
+ *                     consumed back, counted in one RocksDB instance per
+ *                     repartition partition (the store's RocksDB options,
+ *                     WAL off), each new count produced to a changelog topic
+ *                     and to the output. The issue's goal compares with the
+ *                     plain `wordcount` loop; this row separates the
+ *                     runtime's own overhead from the work the topology
+ *                     implies.
  *
  * Sides, each in its own child process (this program re-executed with
  * --child) so that its CPU and peak RSS are its own:
@@ -68,6 +78,8 @@
 #include "brook_client.h"
 #include "brook_dsl.h"
 #include "brook_streams.h"
+#include "state_int.h" /* state_env_rocksdb_options: the raw equal-work loop's RocksDB options */
+#include <rocksdb/c.h>
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function" /* thread_cpu_s: for other benchmarks */
 #include "brookd_proc.h"
@@ -91,6 +103,7 @@ typedef struct params {
   bool consumer_defaults; /* no consumer_props */
   bool in_memory;         /* streams wordcount: in-memory store */
   bool wait_idle_only;    /* streams: brook_app_wait_idle from the start, no metric polling */
+  bool equal_work;        /* raw wordcount: repartition topic, RocksDB, changelog (wordcount-equal) */
   char **streams_conf;    /* streams: extra "name=value" properties (NULL-terminated) */
 } params_t;
 
@@ -369,7 +382,7 @@ static void raw_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   }
 }
 
-static void raw_init(raw_t *raw, const params_t *prm) {
+static void raw_init(raw_t *raw, const params_t *prm, const char *also_subscribe) {
   char why[512];
   rd_kafka_conf_t *pc = rd_kafka_conf_new();
   rd_kafka_conf_set(pc, "bootstrap.servers", prm->bootstrap, why, sizeof why);
@@ -397,6 +410,8 @@ static void raw_init(raw_t *raw, const params_t *prm) {
   rd_kafka_poll_set_consumer(raw->consumer);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, prm->in_topic, RD_KAFKA_PARTITION_UA);
+  if (also_subscribe)
+    rd_kafka_topic_partition_list_add(topics, also_subscribe, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(raw->consumer, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err)
@@ -404,12 +419,13 @@ static void raw_init(raw_t *raw, const params_t *prm) {
 }
 
 /* Queues one output record, serving delivery reports while the queue is full. */
-static void raw_produce(raw_t *raw, const void *key, size_t key_len, const void *value, size_t value_len,
-                        int64_t timestamp) {
+static void raw_produce_to(raw_t *raw, rd_kafka_topic_t *rkt, int32_t partition, const void *key, size_t key_len,
+                           const void *value, size_t value_len, int64_t timestamp) {
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        raw->producer, RD_KAFKA_V_RKT(raw->out), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_END);
+        raw->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_END);
     if (!err)
       return;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -419,6 +435,11 @@ static void raw_produce(raw_t *raw, const void *key, size_t key_len, const void 
     raw->t_queue_full += now_s() - t0;
     raw->n_queue_full++;
   }
+}
+
+static void raw_produce(raw_t *raw, const void *key, size_t key_len, const void *value, size_t value_len,
+                        int64_t timestamp) {
+  raw_produce_to(raw, raw->out, RD_KAFKA_PARTITION_UA, key, key_len, value, value_len, timestamp);
 }
 
 /* The at-least-once commit: everything produced is acknowledged before the
@@ -466,7 +487,7 @@ static void raw_flush_dirty(raw_t *raw, raw_counts_t *rc, int64_t timestamp) {
 
 static int run_raw(bool wordcount, const params_t *prm) {
   raw_t raw = {0};
-  raw_init(&raw, prm);
+  raw_init(&raw, prm, NULL);
   raw_counts_t rc = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free), g_ptr_array_new()};
   child_result_t r = {.produced = 0};
   char *buf = NULL;
@@ -559,10 +580,175 @@ static int run_raw(bool wordcount, const params_t *prm) {
   return 0;
 }
 
+/* ---- raw side, equal work: the wordcount topology's work by hand ---- */
+
+/*
+ * What a programmer would write by hand to get what the streams topology
+ * gives — counts that survive a restart (RocksDB), can be restored elsewhere
+ * (changelog) and are partitioned by word so that several processes could
+ * share the work (repartition topic) — with the same consumer, producer and
+ * commit settings as the other raw loop:
+ *   line  (input topic)       → split → per word: produce (word, word) to
+ *                               <group>-repartition, partition by key
+ *                               (murmur2, as the runtime)
+ *   word  (repartition topic) → RocksDB get; count + 1; put (16 bytes:
+ *                               timestamp, count, as the timestamped store);
+ *                               produce (word, count) to <group>-changelog,
+ *                               same partition; produce (word, count) to the
+ *                               output
+ *   commit                    → RocksDB flush of each instance, producer
+ *                               flush, synchronous offset commit
+ * One RocksDB instance per repartition partition (the runtime has one store
+ * per task), opened before the first record with the options the runtime's
+ * stores get (state_env_rocksdb_options, the default 64 MiB budget), writes
+ * without WAL as the stores. Not done by hand: the record cache (off on the
+ * streams side of this row too), checkpoint files, purging the repartition
+ * topic, metrics.
+ */
+static int run_raw_equal(const params_t *prm) {
+  char errstr[512], rep[256], chl[256];
+  snprintf(rep, sizeof rep, "%s-repartition", prm->group);
+  snprintf(chl, sizeof chl, "%s-changelog", prm->group);
+  int32_t nparts = brook_admin_partition_count(prm->bootstrap, prm->in_topic, errstr, sizeof errstr);
+  if (nparts < 1)
+    die("%s: %s", prm->in_topic, errstr);
+  const char *compact[] = {"cleanup.policy", "compact", NULL};
+  if (brook_admin_create_topic(prm->bootstrap, rep, nparts, NULL, false, errstr, sizeof errstr) ||
+      brook_admin_create_topic(prm->bootstrap, chl, nparts, compact, false, errstr, sizeof errstr))
+    die("create internal topics: %s", errstr);
+
+  if (g_mkdir_with_parents(prm->state_dir, 0755) != 0)
+    die("mkdir %s: %s", prm->state_dir, strerror(errno));
+  brook_state_env_conf_t econf = {.state_dir = prm->state_dir, .application_id = prm->group};
+  brook_state_env_t *env = brook_state_env_new(&econf, errstr, sizeof errstr);
+  if (!env)
+    die("state env: %s", errstr);
+  rocksdb_t **dbs = g_new0(rocksdb_t *, nparts);
+  for (int32_t p = 0; p < nparts; p++) {
+    char *dir = g_strdup_printf("%s/raw-counts-%d", prm->state_dir, p);
+    rocksdb_options_t *o = state_env_rocksdb_options(env, "counts");
+    char *err = NULL;
+    dbs[p] = rocksdb_open(o, dir, &err);
+    rocksdb_options_destroy(o);
+    if (err)
+      die("rocksdb_open %s: %s", dir, err);
+    state_env_db_opened(env, dbs[p]);
+    g_free(dir);
+  }
+  rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+  rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+  rocksdb_writeoptions_disable_WAL(wo, 1);
+  rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+  rocksdb_flushoptions_set_wait(fo, 1);
+
+  raw_t raw = {0};
+  raw_init(&raw, prm, rep);
+  rd_kafka_topic_t *rep_rkt = rd_kafka_topic_new(raw.producer, rep, NULL);
+  rd_kafka_topic_t *chl_rkt = rd_kafka_topic_new(raw.producer, chl, NULL);
+  child_result_t r = {.produced = 0};
+  int64_t expect = prm->expect_processed, done = 0; /* lines + words */
+  char *buf = NULL;
+  size_t buf_cap = 0;
+  double last_commit = 0, cpu_first = 0;
+
+  while (done < expect) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(raw.consumer, 100);
+    if (m && m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        fprintf(stderr, "raw: consumer: %s\n", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      m = NULL;
+    }
+    if (m) {
+      if (done == 0) {
+        r.t_first = last_commit = now_s();
+        cpu_first = cpu_self_s();
+      }
+      int64_t ts = rd_kafka_message_timestamp(m, NULL);
+      if (strcmp(rd_kafka_topic_name(m->rkt), rep) != 0) { /* a line */
+        if (m->len + 1 > buf_cap) {
+          buf_cap = (m->len + 1) * 2;
+          buf = g_realloc(buf, buf_cap);
+        }
+        memcpy(buf, m->payload, m->len);
+        buf[m->len] = '\0';
+        char *save = NULL;
+        for (char *w = strtok_r(buf, WORD_SEP, &save); w; w = strtok_r(NULL, WORD_SEP, &save))
+          raw_produce_to(&raw, rep_rkt, RD_KAFKA_PARTITION_UA, w, strlen(w), w, strlen(w), ts);
+        r.processed++;
+      } else { /* a word */
+        rocksdb_t *db = dbs[m->partition];
+        char *err = NULL;
+        size_t vlen = 0;
+        char *old = rocksdb_get(db, ro, m->key, m->key_len, &vlen, &err);
+        if (err)
+          die("rocksdb_get: %s", err);
+        int64_t count = old && vlen == 16 ? brook_serde_get_i64((const uint8_t *)old + 8) : 0;
+        rocksdb_free(old);
+        uint8_t value[16];
+        brook_serde_put_i64(value, ts);
+        brook_serde_put_i64(value + 8, ++count);
+        rocksdb_put(db, wo, m->key, m->key_len, (const char *)value, sizeof value, &err);
+        if (err)
+          die("rocksdb_put: %s", err);
+        raw_produce_to(&raw, chl_rkt, m->partition, m->key, m->key_len, value + 8, 8, ts);
+        raw_produce(&raw, m->key, m->key_len, value + 8, 8, ts);
+      }
+      rd_kafka_message_destroy(m);
+      if (++done == expect / 2)
+        r.t_half = now_s();
+      if ((done & 255) == 0)
+        rd_kafka_poll(raw.producer, 0); /* delivery reports */
+    }
+    if (done > 0 && (now_s() - last_commit >= (double)prm->commit_ms / 1000.0 || done == expect)) {
+      for (int32_t p = 0; p < nparts; p++) {
+        char *err = NULL;
+        rocksdb_flush(dbs[p], fo, &err);
+        if (err)
+          die("rocksdb_flush: %s", err);
+      }
+      raw_commit(&raw);
+      last_commit = now_s();
+    }
+  }
+  r.t_end = now_s();
+  r.cpu_span = cpu_self_s() - cpu_first;
+  r.produced = raw.delivered;
+  fprintf(stderr, "raw (equal work): %.2f s: %.2f s in %" PRId64 " commits, %.2f s in %" PRId64 " queue-full waits\n",
+          r.t_end - r.t_first, raw.t_commit, raw.n_commit, raw.t_queue_full, raw.n_queue_full);
+
+  rd_kafka_consumer_close(raw.consumer);
+  rd_kafka_destroy(raw.consumer);
+  rd_kafka_topic_destroy(raw.out);
+  rd_kafka_topic_destroy(rep_rkt);
+  rd_kafka_topic_destroy(chl_rkt);
+  rd_kafka_destroy(raw.producer);
+  for (int32_t p = 0; p < nparts; p++) {
+    state_env_db_closed(env, dbs[p]);
+    rocksdb_close(dbs[p]);
+  }
+  g_free(dbs);
+  rocksdb_readoptions_destroy(ro);
+  rocksdb_writeoptions_destroy(wo);
+  rocksdb_flushoptions_destroy(fo);
+  brook_state_env_destroy(env);
+  g_free(buf);
+  write_result(prm, &r);
+  return 0;
+}
+
 /* ---- parent: data, children, checks, table ---- */
 
-typedef enum workload { W_STATELESS, W_WORDCOUNT, W_WORDCOUNT_CACHED, W_WORDCOUNT_INMEM, W_COUNT } workload_t;
-static const char *const workload_names[W_COUNT] = {"stateless", "wordcount", "wordcount-cached", "wordcount-inmem"};
+typedef enum workload {
+  W_STATELESS,
+  W_WORDCOUNT,
+  W_WORDCOUNT_CACHED,
+  W_WORDCOUNT_INMEM,
+  W_WORDCOUNT_EQUAL,
+  W_COUNT
+} workload_t;
+static const char *const workload_names[W_COUNT] = {"stateless", "wordcount", "wordcount-cached", "wordcount-inmem",
+                                                    "wordcount-equal"};
 
 typedef struct dataset {
   char topic[64];
@@ -765,7 +951,7 @@ static bool check_output(const char *bootstrap, workload_t w, const dataset_t *d
   } else if (w == W_STATELESS && c.records != ds->expected_out) {
     fprintf(stderr, "check %s: %" PRId64 " records, expected %" PRId64 "\n", topic, c.records, ds->expected_out);
     ok = false;
-  } else if ((w == W_WORDCOUNT || w == W_WORDCOUNT_INMEM) && c.records != ds->words) {
+  } else if ((w == W_WORDCOUNT || w == W_WORDCOUNT_INMEM || w == W_WORDCOUNT_EQUAL) && c.records != ds->words) {
     fprintf(stderr, "check %s: %" PRId64 " updates, expected one per word: %" PRId64 "\n", topic, c.records,
             ds->words);
     ok = false;
@@ -853,6 +1039,8 @@ static bool run_side(const char *bootstrap, workload_t w, bool streams, int roun
     argv[ac++] = "--cached";
   if (w == W_WORDCOUNT_INMEM)
     argv[ac++] = "--in-memory";
+  if (w == W_WORDCOUNT_EQUAL && !streams)
+    argv[ac++] = "--equal-work";
   for (guint i = 0; streams && i < opt.streams_conf->len; i++) {
     argv[ac++] = "--streams-conf";
     argv[ac++] = g_ptr_array_index(opt.streams_conf, i);
@@ -955,7 +1143,7 @@ static int child_main(int argc, char **argv) {
       {"result", required_argument, NULL, 'r'},  {"cached", no_argument, NULL, 'k'},
       {"consumer-defaults", no_argument, NULL, 'D'}, {"expect-processed", required_argument, NULL, 'e'},
       {"in-memory", no_argument, NULL, 'm'},          {"streams-conf", required_argument, NULL, 'S'},
-      {"wait-idle", no_argument, NULL, 'W'},
+      {"wait-idle", no_argument, NULL, 'W'},      {"equal-work", no_argument, NULL, 'E'},
       {NULL, 0, NULL, 0},
   };
   GPtrArray *sconf = g_ptr_array_new();
@@ -966,6 +1154,7 @@ static int child_main(int argc, char **argv) {
     case 'e': prm.expect_processed = strtoll(optarg, NULL, 10); break;
     case 'm': prm.in_memory = true; break;
     case 'W': prm.wait_idle_only = true; break;
+    case 'E': prm.equal_work = true; break;
     case 'S': g_ptr_array_add(sconf, optarg); break;
     case 'b': prm.bootstrap = optarg; break;
     case 'i': prm.in_topic = optarg; break;
@@ -989,7 +1178,7 @@ static int child_main(int argc, char **argv) {
   if (strcmp(mode, "raw-stateless") == 0)
     rc = run_raw(false, &prm);
   else if (strcmp(mode, "raw-wordcount") == 0)
-    rc = run_raw(true, &prm);
+    rc = prm.equal_work ? run_raw_equal(&prm) : run_raw(true, &prm);
   else if (strcmp(mode, "streams-stateless") == 0)
     rc = run_streams(false, &prm);
   else if (strcmp(mode, "streams-wordcount") == 0)
@@ -1003,7 +1192,8 @@ static int child_main(int argc, char **argv) {
 static void usage(void) {
   fprintf(stderr,
           "usage: bench-streams --brookd PATH | --bootstrap HOST:PORT\n"
-          "       [--scale S] [--rounds R] [--only stateless,wordcount,wordcount-cached,wordcount-inmem]\n"
+          "       [--scale S] [--rounds R]\n"
+          "       [--only stateless,wordcount,wordcount-cached,wordcount-inmem,wordcount-equal]\n"
           "       [--partitions P] [--commit-ms MS] [--consumer-defaults | --streams-own-prefetch]\n"
           "       [--streams-conf NAME=VALUE]... [--wait-idle]\n"
           "       [--perf DIR] [--keep]\n");
@@ -1099,7 +1289,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "loading %" PRId64 " records of 100 B ...\n", n_stateless);
     load_stateless(bootstrap, &ds_stateless, n_stateless);
   }
-  if (opt.only[W_WORDCOUNT] || opt.only[W_WORDCOUNT_CACHED] || opt.only[W_WORDCOUNT_INMEM]) {
+  if (opt.only[W_WORDCOUNT] || opt.only[W_WORDCOUNT_CACHED] || opt.only[W_WORDCOUNT_INMEM] ||
+      opt.only[W_WORDCOUNT_EQUAL]) {
     fprintf(stderr, "loading %" PRId64 " lines ...\n", n_lines);
     load_lines(bootstrap, &ds_lines, n_lines);
   }
@@ -1132,7 +1323,7 @@ int main(int argc, char **argv) {
       continue;
     const side_run_t *raw = median_run(runs[w][0], opt.rounds), *st = median_run(runs[w][1], opt.rounds);
     if (raw)
-      print_row((workload_t)w, "raw librdkafka", raw);
+      print_row((workload_t)w, w == W_WORDCOUNT_EQUAL ? "raw librdkafka, equal work" : "raw librdkafka", raw);
     if (st)
       print_row((workload_t)w, "brook streams", st);
   }
@@ -1150,7 +1341,7 @@ int main(int argc, char **argv) {
     double cpu = (raw->r.cpu_span / (double)raw->r.processed) / (st->r.cpu_span / (double)st->r.processed);
     double goal = w == W_STATELESS ? 0.9 : 0.7;
     double half = second_half_rate(raw) > 0 ? second_half_rate(st) / second_half_rate(raw) : 0;
-    if (w == W_WORDCOUNT_INMEM) /* a reference point, not a goal of the issue */
+    if (w == W_WORDCOUNT_INMEM || w == W_WORDCOUNT_EQUAL) /* reference points, not goals of the issue */
       printf("| %s | %.2f | %.2f | %.2f | (reference) |", workload_names[w], rs / rr, half, cpu);
     else
       printf("| %s | %.2f | %.2f | %.2f | %s %.1f |", workload_names[w], rs / rr, half, cpu,
