@@ -501,12 +501,13 @@ static GHashTable *list_topics(brook_app_t *app, char *errstr, size_t errstr_siz
   return topics;
 }
 
-/* The largest partition count of the sub-topology's source topics: -1 while a
- * repartition topic it reads is not known yet, 0 if it has none (a pattern
- * that matches nothing). */
-static int32_t sub_partitions(brook_app_t *app, topic_plan_t *plan, int sub) {
+/* Calls fn for every topic the sub-topology reads, with its partition count:
+ * named topics, the existing topics a pattern source matches, and repartition
+ * topics (-1 while one is not sized yet). */
+typedef void(source_topic_fn)(const char *topic, int32_t partitions, void *data);
+
+static void each_source_topic(brook_app_t *app, topic_plan_t *plan, int sub, source_topic_fn *fn, void *data) {
   topo_subtopology_t *st = app->topology->subtopologies->pdata[sub];
-  int32_t max = 0;
   for (guint i = 0; i < st->sources->len; i++) {
     topo_node_t *src = st->sources->pdata[i];
     if (src->pattern) {
@@ -515,24 +516,84 @@ static int32_t sub_partitions(brook_app_t *app, topic_plan_t *plan, int sub) {
       g_hash_table_iter_init(&it, plan->existing);
       while (g_hash_table_iter_next(&it, &k, &v))
         if (topology_source_of_topic(app->topology, sub, app->conf.application_id, k) == src)
-          max = MAX(max, GPOINTER_TO_INT(v));
+          fn(k, GPOINTER_TO_INT(v), data);
       continue;
     }
     for (char **t = src->topics; t && *t; t++) {
-      int32_t n;
       if (src->internal) {
         char *full = app_internal_topic(app->conf.application_id, *t);
         itopic_t *it = g_hash_table_lookup(plan->repartition, full);
+        fn(full, it ? it->partitions : -1, data);
         g_free(full);
-        n = it ? it->partitions : -1;
-        if (n < 0) return -1;
       } else {
-        n = GPOINTER_TO_INT(g_hash_table_lookup(plan->existing, *t));
+        fn(*t, GPOINTER_TO_INT(g_hash_table_lookup(plan->existing, *t)), data);
       }
-      max = MAX(max, n);
     }
   }
+}
+
+static void max_partitions(const char *topic, int32_t partitions, void *data) {
+  (void)topic;
+  int32_t *max = data;
+  if (*max >= 0) *max = partitions < 0 ? -1 : MAX(*max, partitions);
+}
+
+/* The largest partition count of the sub-topology's source topics: -1 while a
+ * repartition topic it reads is not known yet, 0 if it has none (a pattern
+ * that matches nothing). */
+static int32_t sub_partitions(brook_app_t *app, topic_plan_t *plan, int sub) {
+  int32_t max = 0;
+  each_source_topic(app, plan, sub, max_partitions, &max);
   return max;
+}
+
+typedef struct copartition {
+  GString *topics; /* "name (count), ..." */
+  int32_t lo, hi;
+} copartition_t;
+
+static void note_copartition(const char *topic, int32_t partitions, void *data) {
+  copartition_t *c = data;
+  if (partitions <= 0) return;
+  c->lo = MIN(c->lo, partitions);
+  c->hi = MAX(c->hi, partitions);
+  g_string_append_printf(c->topics, "%s%s (%" PRId32 ")", c->topics->len ? ", " : "", topic, partitions);
+}
+
+/* Task <sub>_<p> reads partition p of every topic of its sub-topology, and the
+ * group's range assignment keeps those partitions on one consumer only when
+ * the topics have the same partition count: with 4 and 2 partitions and two
+ * consumers, A-1 and B-1 land on different ones (Kafka Streams' own assignor
+ * keeps a task whole; librdkafka offers no pluggable assignor). Then
+ *   - two threads of this process both open task <sub>_1, and the second
+ *     waits for the first one's task directory lock until it fails;
+ *   - two instances would each run task <sub>_1 with half its input and its
+ *     own copy of the task's stores, both logging to the same changelog
+ *     partition: wrong results, silently.
+ * So a sub-topology with stores, or any sub-topology when the app runs more
+ * than one stream thread, must read co-partitioned topics (as Kafka Streams
+ * requires for joins). A stateless one on a single thread may mix counts
+ * (a pattern over topics of different sizes): its partitions are processed
+ * once each wherever they land. */
+static brook_err_t check_copartitioned(brook_app_t *app, topic_plan_t *plan, char *errstr, size_t errstr_size) {
+  for (guint s = 0; s < app->topology->subtopologies->len; s++) {
+    topo_subtopology_t *st = app->topology->subtopologies->pdata[s];
+    bool stateful = st->stores->len > 0;
+    if (!stateful && app->conf.num_stream_threads <= 1) continue;
+    copartition_t c = {g_string_new(NULL), INT32_MAX, 0};
+    each_source_topic(app, plan, (int)s, note_copartition, &c);
+    bool mixed = c.hi > c.lo;
+    if (mixed)
+      g_snprintf(errstr, errstr_size,
+                 "sub-topology %u reads topics with different partition counts: %s. A %s must read topics with "
+                 "the same number of partitions (co-partitioned), so that each task's partitions stay on one "
+                 "stream thread; repartition one to the other's count (brook_stream_repartition) or recreate it",
+                 s, c.topics->str,
+                 stateful ? "sub-topology with state stores" : "sub-topology run by several stream threads");
+    g_string_free(c.topics, TRUE);
+    if (mixed) return BROOK_ERR_INVALID_PARTITIONS;
+  }
+  return BROOK_ERR_NONE;
 }
 
 static void append_name(GString *s, const char *name) {
@@ -650,6 +711,8 @@ static brook_err_t plan_topics(brook_app_t *app, topic_plan_t *plan, char *errst
   g_string_free(unknown, TRUE);
   g_string_free(missing, TRUE);
   for (guint s = 0; s < nsub; s++) plan->sub_parts[s] = sub_partitions(app, plan, (int)s);
+  brook_err_t cerr = check_copartitioned(app, plan, errstr, errstr_size);
+  if (cerr) return cerr;
 
   /* (3) changelogs */
   for (guint i = 0; i < topo->stores->len; i++) {

@@ -302,9 +302,10 @@ static brook_topology_t *simple_topology(const char *in, const char *out,
   brook_serde_t *s = brook_serde_string_new();
   brook_serde_t *l = brook_serde_i64_new();
   brook_topology_t *t = brook_topology_new();
-  const char *topics[] = {in, NULL};
-  brook_source_opts_t so = {.topics = topics, .key_serde = s, .value_serde = s};
+  char **topics = g_strsplit(in, ",", -1); /* one topic, or several */
+  brook_source_opts_t so = {.topics = (const char *const *)topics, .key_serde = s, .value_serde = s};
   must(brook_topology_add_source(t, "src", &so, errstr, sizeof errstr), errstr);
+  g_strfreev(topics);
   brook_processor_def_t def = {.init = counting ? count_init : NULL, .process = fn};
   must(brook_topology_add_processor(t, "proc", &def, (const char *const[]){"src", NULL}, errstr, sizeof errstr),
        errstr);
@@ -645,6 +646,37 @@ static void test_internal_topic_mismatch(void) {
   g_free(dir);
 }
 
+/* Topics of different partition counts read by one sub-topology: start fails
+ * naming both counts when the sub-topology has a store (1 thread), and when a
+ * stateless one would run on 2 threads; nothing is created or run. (A
+ * stateless one on 1 thread may mix counts: test_pattern.) */
+static void copartition_case(bool counting, int threads, const char *app_id, const char *expect) {
+  char errstr[512];
+  char *dir = tmpdir();
+  brook_topology_t *topo =
+      simple_topology("cp-a,cp-b", "cp-out", counting ? count_process : upper_process, counting);
+  brook_app_t *app = mkapp(topo, app_id, dir, threads);
+  create_topic(app, "cp-a", 2);
+  create_topic(app, "cp-b", 1);
+  brook_err_t err = brook_app_start(app, errstr, sizeof errstr);
+  g_assert_cmpint(err, ==, BROOK_ERR_INVALID_PARTITIONS);
+  g_assert_nonnull(strstr(errstr, "cp-a (2)"));
+  g_assert_nonnull(strstr(errstr, "cp-b (1)"));
+  g_assert_nonnull(strstr(errstr, "co-partitioned"));
+  g_assert_nonnull(strstr(errstr, expect));
+  g_assert_cmpint(brook_app_state(app), ==, BROOK_APP_CREATED);
+  g_assert_cmpint(brook_admin_partition_count(brook_app_bootstrap_servers(app), "rt-cp-counts-changelog", errstr,
+                                              sizeof errstr),
+                  ==, -1);
+  brook_app_destroy(app);
+  brook_topology_unref(topo);
+  rm_rf(dir);
+  g_free(dir);
+}
+
+static void test_copartition_stateful(void) { copartition_case(true, 1, "rt-cp", "state stores"); }
+static void test_copartition_threads(void) { copartition_case(false, 2, "rt-cp2", "several stream threads"); }
+
 /* A processor failing the task: ERROR with its message; wait_idle says _STATE;
  * close keeps ERROR. */
 static void test_processor_fail(void) {
@@ -884,6 +916,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/streams/runtime/production-error-continue", test_production_error_continue);
   g_test_add_func("/streams/runtime/missing-source", test_missing_source);
   g_test_add_func("/streams/runtime/internal-topic-mismatch", test_internal_topic_mismatch);
+  g_test_add_func("/streams/runtime/copartition-stateful", test_copartition_stateful);
+  g_test_add_func("/streams/runtime/copartition-threads", test_copartition_threads);
   g_test_add_func("/streams/runtime/missing-serde", test_missing_serde);
   g_test_add_func("/streams/runtime/processor-fail", test_processor_fail);
   g_test_add_func("/streams/runtime/wall-clock", test_wall_clock);
