@@ -458,6 +458,25 @@ static void raw_commit(raw_t *raw) {
   raw->t_commit += now_s() - t0;
 }
 
+/* One consumed record, or NULL (nothing within 100 ms, or a consumer event:
+ * logged unless it is a partition EOF). `timed`: account the wait to t_poll. */
+static rd_kafka_message_t *raw_poll(raw_t *raw, bool timed) {
+  double tp = now_s();
+  rd_kafka_message_t *m = rd_kafka_consumer_poll(raw->consumer, 100);
+  if (timed) {
+    raw->t_poll += now_s() - tp;
+    if (!m)
+      raw->n_empty_polls++;
+  }
+  if (m && m->err) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      fprintf(stderr, "raw: consumer: %s\n", rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
+    m = NULL;
+  }
+  return m;
+}
+
 typedef struct word_entry {
   int64_t count;
   bool dirty;
@@ -496,19 +515,7 @@ static int run_raw(bool wordcount, const params_t *prm) {
   int64_t last_ts = 0;
 
   while (r.processed < prm->count) {
-    double tp = now_s();
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(raw.consumer, 100);
-    if (r.processed > 0) {
-      raw.t_poll += now_s() - tp;
-      if (!m)
-        raw.n_empty_polls++;
-    }
-    if (m && m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        fprintf(stderr, "raw: consumer: %s\n", rd_kafka_message_errstr(m));
-      rd_kafka_message_destroy(m);
-      m = NULL;
-    }
+    rd_kafka_message_t *m = raw_poll(&raw, r.processed > 0);
     if (m) {
       if (r.processed == 0) {
         r.t_first = last_commit = now_s();
@@ -652,13 +659,7 @@ static int run_raw_equal(const params_t *prm) {
   double last_commit = 0, cpu_first = 0;
 
   while (done < expect) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(raw.consumer, 100);
-    if (m && m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        fprintf(stderr, "raw: consumer: %s\n", rd_kafka_message_errstr(m));
-      rd_kafka_message_destroy(m);
-      m = NULL;
-    }
+    rd_kafka_message_t *m = raw_poll(&raw, false);
     if (m) {
       if (done == 0) {
         r.t_first = last_commit = now_s();
