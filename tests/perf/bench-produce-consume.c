@@ -19,6 +19,10 @@
  * Client CPU is getrusage(RUSAGE_SELF) minus the mock thread's CPU, so for
  * both targets it is what the librdkafka clients cost.
  *
+ * Under each brookd produce row a third line, "write(2) floor", is not a
+ * broker: the same bytes written with plain write(2) into a new file, i.e.
+ * what this machine's page cache allows any file-backed log (row_floor).
+ *
  * The mock keeps only the newest ~5 MiB (and 100000 batches) per partition
  * (rdkafka_mock.c, mpart->max_size), so reading back a million messages from
  * it is impossible. Consumption is therefore measured in ROUNDS: produce a
